@@ -38,6 +38,9 @@ APP_TABLES = (
 )
 
 
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "recommendations", "monitoring")
+
+
 def _force_embedded() -> bool:
     return os.environ.get("MEMEFEED_TEST_EMBEDDED") == "1"
 
@@ -80,9 +83,13 @@ async def db_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def clean_db(db_pool: asyncpg.Pool) -> asyncpg.Pool:
-    """Empty every app table before the test; yields the pool."""
+    """Empty every app table and drop what dbt built from them, before the test."""
+    for schema in DBT_SCHEMAS:
+        await db_pool.execute(f"drop schema if exists {schema} cascade")
     await db_pool.execute(
-        "truncate " + ", ".join(f"app.{table}" for table in APP_TABLES) + " restart identity cascade"
+        "truncate "
+        + ", ".join(f"app.{table}" for table in APP_TABLES)
+        + " restart identity cascade"
     )
     return db_pool
 

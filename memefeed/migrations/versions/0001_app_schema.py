@@ -19,7 +19,8 @@ def upgrade() -> None:
         create table app.meme_source (
             id              serial primary key,
             type            text not null
-                check (type in ('telegram', 'vk', 'reddit', 'instagram', 'local', 'user upload')),
+                check (type in ('telegram', 'vk', 'reddit', 'instagram', 'local',
+                                'user upload')),
             url             text not null unique,
             status          text not null default 'parsing_enabled'
                 check (status in ('in_moderation', 'parsing_enabled', 'parsing_disabled', 'snoozed')),

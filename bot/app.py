@@ -1,0 +1,101 @@
+"""The composition root: builds the PTB Application, opens PostgreSQL and Redis, routes updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import redis.asyncio as aioredis
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import handlers
+from bot.delivery import Delivery
+from bot.feed import Feed
+from memefeed.db_urls import plain_postgres_url
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    token: str
+    database_url: str
+    redis_url: str
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = "https://api.telegram.org/file/bot"
+    refill_threshold: int = 8
+    refill_batch: int = 20
+    rate_limit: bool = True
+    db_pool_size: int = 10
+
+
+def build_application(config: BotConfig, request: BaseRequest | None = None) -> Application:
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.file_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        # Updates from different users run concurrently; each reaction write is idempotent.
+        .concurrent_updates(64)
+        .post_init(_open_services(config))
+        .post_shutdown(_close_services)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if config.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    application = builder.build()
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", handlers.start, filters=private))
+    application.add_handler(CallbackQueryHandler(handlers.react, pattern=r"^r:"))
+    application.add_handler(CallbackQueryHandler(handlers.retry, pattern=r"^q:retry$"))
+    application.add_handler(CallbackQueryHandler(handlers.unknown_callback))
+    application.add_error_handler(handlers.on_error)
+
+
+def _open_services(config: BotConfig):
+    async def open_services(application: Application) -> None:
+        pool = await asyncpg.create_pool(
+            plain_postgres_url(config.database_url),
+            min_size=1,
+            max_size=config.db_pool_size,
+            command_timeout=10,
+        )
+        assert pool is not None
+        redis = aioredis.from_url(config.redis_url)
+        feed = Feed(
+            pool,
+            redis,
+            refill_threshold=config.refill_threshold,
+            refill_batch=config.refill_batch,
+        )
+        application.bot_data[handlers.SERVICES_KEY] = handlers.BotServices(
+            pool=pool, redis=redis, feed=feed, delivery=Delivery(pool, feed)
+        )
+        await application.bot.set_my_commands([BotCommand("start", "Start the meme feed")])
+
+    return open_services
+
+
+async def _close_services(application: Application) -> None:
+    services: handlers.BotServices | None = application.bot_data.pop(handlers.SERVICES_KEY, None)
+    if services is None:
+        return
+    await services.feed.wait_for_background_refills()
+    await services.redis.aclose()
+    await services.pool.close()

@@ -1,0 +1,263 @@
+"""The per-user feed: a Redis list of prepared candidates, refilled from the dbt tables.
+
+The bot reads recommendations, it never computes them. A refill takes the user's next rows of
+`recommendations.user_candidates` (or `cold_start_candidates` for a user new since the build),
+drops anything sent since the build, and appends them to `feed:queue:<user_id>`. A meme is
+claimed by inserting its sent row before it goes out; the primary key (user_id, meme_id) makes a
+repeat impossible even when two deliveries race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+
+import asyncpg
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+QUEUE_TTL_SECONDS = 3 * 3600
+REFILL_LOCK_SECONDS = 15
+MAX_REFILL_ROUNDS = 20
+# refill() did not run the queries itself: another refill held the lock, so only that one knows
+# whether anything unseen is left.
+REFILLED_BY_ANOTHER = -1
+
+PERSONAL_CANDIDATES_SQL = """
+select c.meme_id, m.telegram_file_id, m.caption, c.engine
+from recommendations.user_candidates as c
+join app.meme as m on m.id = c.meme_id
+where c.user_id = $1
+  and m.status = 'ok'
+  and m.telegram_file_id is not null
+  and c.meme_id <> all($2::bigint[])
+  and not exists (
+      select 1 from app.user_meme_reaction as r where r.user_id = $1 and r.meme_id = c.meme_id
+  )
+order by c.rank
+limit $3
+"""
+
+# For a user new since the last build: the per-language cold-start list, the user's own
+# languages first (in the order they were added), each meme once.
+COLD_START_CANDIDATES_SQL = """
+with user_languages as (
+    select language_code, row_number() over (order by created_at, language_code) as preference
+    from app.user_language where user_id = $1
+),
+ranked as (
+    select distinct on (c.meme_id)
+        c.meme_id, m.telegram_file_id, m.caption, c.engine, l.preference, c.rank
+    from recommendations.cold_start_candidates as c
+    join user_languages as l on l.language_code = c.language_code
+    join app.meme as m on m.id = c.meme_id
+    where m.status = 'ok'
+      and m.telegram_file_id is not null
+      and c.meme_id <> all($2::bigint[])
+      and not exists (
+          select 1 from app.user_meme_reaction as r
+          where r.user_id = $1 and r.meme_id = c.meme_id
+      )
+    order by c.meme_id, l.preference, c.rank
+)
+select meme_id, telegram_file_id, caption, engine from ranked
+order by preference, rank
+limit $3
+"""
+
+# When the prepared lists are used up before the next build, any unseen ok meme is still better
+# than "memes ended": the user's languages first, then every other language, newest first.
+UNSEEN_FALLBACK_SQL = """
+select m.id as meme_id, m.telegram_file_id, m.caption, 'unseen_fallback' as engine
+from app.meme as m
+where m.status = 'ok'
+  and m.telegram_file_id is not null
+  and m.id <> all($2::bigint[])
+  and not exists (
+      select 1 from app.user_meme_reaction as r where r.user_id = $1 and r.meme_id = m.id
+  )
+order by
+    exists (
+        select 1 from app.user_language as l
+        where l.user_id = $1 and l.language_code = m.language_code
+    ) desc,
+    m.published_at desc,
+    m.id desc
+limit $3
+"""
+
+CANDIDATE_SOURCES = (
+    ("personal", PERSONAL_CANDIDATES_SQL),
+    ("cold_start", COLD_START_CANDIDATES_SQL),
+    ("unseen_fallback", UNSEEN_FALLBACK_SQL),
+)
+
+
+@dataclass(frozen=True)
+class QueuedMeme:
+    meme_id: int
+    telegram_file_id: str
+    caption: str | None
+    engine: str
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> QueuedMeme:
+        return cls(**json.loads(raw))
+
+
+def queue_key(user_id: int) -> str:
+    return f"feed:queue:{user_id}"
+
+
+def refill_lock_key(user_id: int) -> str:
+    return f"feed:refill-lock:{user_id}"
+
+
+class Feed:
+    """Hands out each user's next unseen meme; knows nothing of Telegram."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        *,
+        refill_threshold: int = 8,
+        refill_batch: int = 20,
+    ) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._refill_threshold = refill_threshold
+        self._refill_batch = refill_batch
+        self._background_refills: set[asyncio.Task[int]] = set()
+
+    async def claim_next(self, user_id: int) -> QueuedMeme | None:
+        """Pop the next meme and record it as sent; None only when nothing unseen is left."""
+        for _ in range(MAX_REFILL_ROUNDS):
+            while (raw := await self._redis.lpop(queue_key(user_id))) is not None:
+                meme = QueuedMeme.decode(raw)
+                if await self._claim(user_id, meme):
+                    await self._refill_in_background_if_low(user_id)
+                    return meme
+            if await self.refill(user_id) == 0:
+                return None
+        return None
+
+    async def claim_specific(self, user_id: int, meme_id: int) -> QueuedMeme | None:
+        """Claim one chosen meme (a shared link) if it is ok and the user has never had it."""
+        row = await self._pool.fetchrow(
+            """
+            select id as meme_id, telegram_file_id, caption from app.meme
+            where id = $1 and status = 'ok' and telegram_file_id is not null
+            """,
+            meme_id,
+        )
+        if row is None:
+            return None
+        meme = QueuedMeme(row["meme_id"], row["telegram_file_id"], row["caption"], "shared_link")
+        return meme if await self._claim(user_id, meme) else None
+
+    async def release(self, user_id: int, meme_id: int) -> None:
+        """Undo a claim whose delivery failed, so the meme stays unseen."""
+        await self._pool.execute(
+            """
+            delete from app.user_meme_reaction
+            where user_id = $1 and meme_id = $2 and reaction_id is null
+            """,
+            user_id,
+            meme_id,
+        )
+
+    async def refill(self, user_id: int) -> int:
+        """Append the next unseen candidates to the user's queue; returns how many were added.
+
+        0 means nothing unseen is left for this user; REFILLED_BY_ANOTHER that a concurrent
+        refill ran instead.
+        """
+        lock_token = secrets.token_hex(8)
+        lock = refill_lock_key(user_id)
+        if not await self._redis.set(lock, lock_token, nx=True, ex=REFILL_LOCK_SECONDS):
+            # Another refill is running: wait for it rather than queueing the same memes twice.
+            for _ in range(50):
+                await asyncio.sleep(0.02)
+                if not await self._redis.exists(lock):
+                    break
+            return REFILLED_BY_ANOTHER
+        try:
+            queued = [
+                QueuedMeme.decode(raw).meme_id
+                for raw in await self._redis.lrange(queue_key(user_id), 0, -1)
+            ]
+            for source_name, query in CANDIDATE_SOURCES:
+                try:
+                    rows = await self._pool.fetch(query, user_id, queued, self._refill_batch)
+                except asyncpg.UndefinedTableError:
+                    # Before the first dbt build there are no candidate tables yet.
+                    log.warning("%s candidates are not built yet", source_name)
+                    continue
+                if rows:
+                    memes = [
+                        QueuedMeme(
+                            r["meme_id"], r["telegram_file_id"], r["caption"], r["engine"]
+                        ).encode()
+                        for r in rows
+                    ]
+                    async with self._redis.pipeline(transaction=True) as pipe:
+                        pipe.rpush(queue_key(user_id), *memes)
+                        pipe.expire(queue_key(user_id), QUEUE_TTL_SECONDS)
+                        await pipe.execute()
+                    log.debug("refilled %s with %d from %s", user_id, len(rows), source_name)
+                    return len(rows)
+            return 0
+        finally:
+            # Only the holder releases the lock; a stale holder must not free a newer one.
+            await self._redis.eval(
+                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+                "else return 0 end",
+                1,
+                lock,
+                lock_token,
+            )
+
+    async def forget_queue(self, user_id: int) -> None:
+        await self._redis.delete(queue_key(user_id))
+
+    async def wait_for_background_refills(self) -> None:
+        if self._background_refills:
+            await asyncio.gather(*self._background_refills, return_exceptions=True)
+
+    async def _claim(self, user_id: int, meme: QueuedMeme) -> bool:
+        claimed = await self._pool.fetchval(
+            """
+            insert into app.user_meme_reaction (user_id, meme_id, recommended_by)
+            values ($1, $2, $3)
+            on conflict (user_id, meme_id) do nothing
+            returning true
+            """,
+            user_id,
+            meme.meme_id,
+            meme.engine,
+        )
+        return bool(claimed)
+
+    async def _refill_in_background_if_low(self, user_id: int) -> None:
+        if await self._redis.llen(queue_key(user_id)) > self._refill_threshold:
+            return
+        task = asyncio.create_task(self._refill_logging_errors(user_id))
+        self._background_refills.add(task)
+        task.add_done_callback(self._background_refills.discard)
+
+    async def _refill_logging_errors(self, user_id: int) -> int:
+        with contextlib.suppress(asyncio.CancelledError):
+            try:
+                return await self.refill(user_id)
+            except Exception:
+                log.exception("background refill failed for user %s", user_id)
+        return 0
