@@ -23,7 +23,8 @@ def upgrade() -> None:
                                 'user upload')),
             url             text not null unique,
             status          text not null default 'parsing_enabled'
-                check (status in ('in_moderation', 'parsing_enabled', 'parsing_disabled', 'snoozed')),
+                check (status in ('in_moderation', 'parsing_enabled', 'parsing_disabled',
+                                  'snoozed')),
             language_code   text,
             added_by        bigint,
             data            jsonb not null default '{}'::jsonb,
