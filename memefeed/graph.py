@@ -1,0 +1,40 @@
+"""Materialising the Dagster asset graph in this process (the main job, the tests)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from memefeed.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def materialize_all(
+    settings: Settings | None = None,
+    *,
+    selection: Sequence[str] | None = None,
+    instance: DagsterInstance | None = None,
+) -> ExecuteInProcessResult:
+    """Run every asset (or the asset keys in `selection`, like "marts/meme_stats") once."""
+    from dagster import AssetKey, AssetSelection
+
+    from orchestration.definitions import build_definitions
+
+    definitions = build_definitions(settings)
+    job = definitions.resolve_implicit_global_asset_job_def()
+    asset_selection = None
+    if selection is not None:
+        asset_selection = list(
+            AssetSelection.assets(*(AssetKey.from_user_string(key) for key in selection)).resolve(
+                definitions.resolve_asset_graph()
+            )
+        )
+    result = job.execute_in_process(
+        instance=instance or DagsterInstance.ephemeral(), asset_selection=asset_selection
+    )
+    if not result.success:
+        raise RuntimeError("materialising the asset graph failed")
+    return result

@@ -1,0 +1,44 @@
+"""Resources: one configuration object built from the shared settings, and the dbt CLI."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+
+from memefeed.settings import Settings
+from orchestration.lib.dbt_project import memefeed_dbt_project
+
+
+class MemefeedResource(ConfigurableResource):
+    """Where the data lives and how media reach Telegram's storage chat."""
+
+    database_url: str
+    telegram_api_base_url: str
+    telegram_bot_token: str | None = None
+    storage_chat_id: int | None = None
+    local_memes_dir: str | None = None
+    local_memes_language: str = "en"
+    telegram_channels: list[str] = []  # noqa: RUF012 - pydantic copies defaults
+    watermark_text: str = "@memefeed_bot"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MemefeedResource:
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL must be set for the Dagster code location")
+        return cls(
+            database_url=settings.database_url,
+            telegram_api_base_url=settings.telegram_api_base_url,
+            telegram_bot_token=(
+                settings.telegram_bot_token.get_secret_value()
+                if settings.telegram_bot_token
+                else None
+            ),
+            storage_chat_id=settings.storage_chat_id,
+            local_memes_dir=str(settings.local_memes_dir) if settings.local_memes_dir else None,
+            telegram_channels=settings.telegram_channels,
+            watermark_text=settings.watermark_text,
+        )
+
+
+def dbt_cli_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=memefeed_dbt_project())
