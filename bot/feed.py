@@ -43,8 +43,9 @@ order by c.rank
 limit $3
 """
 
-# For a user new since the last build: the per-language cold-start list, the user's own
-# languages first (in the order they were added), each meme once.
+# For a user new since the last build: the per-language cold-start lists, the user's own
+# languages first (in the order they were added), then the other languages' lists rather than
+# nothing; each meme once.
 COLD_START_CANDIDATES_SQL = """
 with user_languages as (
     select language_code, row_number() over (order by created_at, language_code) as preference
@@ -52,9 +53,10 @@ with user_languages as (
 ),
 ranked as (
     select distinct on (c.meme_id)
-        c.meme_id, m.telegram_file_id, m.caption, c.engine, l.preference, c.rank
+        c.meme_id, m.telegram_file_id, m.caption, c.engine,
+        coalesce(l.preference, 1000) as preference, c.rank
     from recommendations.cold_start_candidates as c
-    join user_languages as l on l.language_code = c.language_code
+    left join user_languages as l on l.language_code = c.language_code
     join app.meme as m on m.id = c.meme_id
     where m.status = 'ok'
       and m.telegram_file_id is not null
@@ -63,7 +65,7 @@ ranked as (
           select 1 from app.user_meme_reaction as r
           where r.user_id = $1 and r.meme_id = c.meme_id
       )
-    order by c.meme_id, l.preference, c.rank
+    order by c.meme_id, coalesce(l.preference, 1000), c.rank
 )
 select meme_id, telegram_file_id, caption, engine from ranked
 order by preference, rank

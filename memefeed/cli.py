@@ -24,9 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--users", type=int, default=6, help="simulated users (demo mode)")
     run.add_argument("--memes", type=int, default=60, help="sample memes to draw (demo mode)")
     run.add_argument(
-        "--reactions", type=int, default=12, help="reactions per simulated user per session"
+        "--reactions", type=int, default=12, help="reactions per simulated user per round"
     )
-    run.add_argument("--sessions", type=int, default=2, help="sessions per simulated user")
+    run.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds of scrolling, with the asset graph rebuilt after each (demo mode)",
+    )
 
     commands.add_parser("migrate", help="apply the schema migrations (a rerun changes nothing)")
     commands.add_parser("prepare", help="parse the dbt project into the manifest Dagster loads")
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             users=args.users,
             memes=args.memes,
             reactions_per_session=args.reactions,
-            sessions=args.sessions,
+            rounds=args.rounds,
         )
     if args.command == "migrate":
         from memefeed.migrations import upgrade_to_head

@@ -35,9 +35,11 @@ def generate_sample_memes(folder: Path, count: int, *, seed: int = 7) -> list[Pa
     """Draw `count` distinct images with captions in English and Russian (2:1) into `folder`.
 
     Each image gets a `<stem>.json` sidecar with its caption and language; a rerun with the same
-    arguments rewrites identical files, so ingestion sees nothing new.
+    arguments draws identical files, so ingestion sees nothing new.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in [*folder.glob("meme_*.png"), *folder.glob("meme_*.json")]:
+        stale.unlink()
     rng = random.Random(seed)
     paths = []
     for index in range(count):

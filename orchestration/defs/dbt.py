@@ -1,7 +1,6 @@
 """Every dbt model as an asset and every dbt test as an asset check."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the `context` annotation.
 import os
 from collections.abc import Iterator
 from typing import Any

@@ -4,8 +4,7 @@ Their keys (`app/<table>`) are the keys dbt's sources map to, so the graph is on
 source posts to the candidate tables.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the `context` annotation.
 from pathlib import Path
 
 from dagster import (

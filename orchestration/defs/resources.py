@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
+import sys
+from pathlib import Path
+
+from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 
 from memefeed.settings import Settings
@@ -23,10 +26,9 @@ class MemefeedResource(ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MemefeedResource:
-        if settings.database_url is None:
-            raise RuntimeError("DATABASE_URL must be set for the Dagster code location")
         return cls(
-            database_url=settings.database_url,
+            # Resolved when a run starts, so the definitions load without a database.
+            database_url=settings.database_url or EnvVar("DATABASE_URL"),
             telegram_api_base_url=settings.telegram_api_base_url,
             telegram_bot_token=(
                 settings.telegram_bot_token.get_secret_value()
@@ -41,4 +43,9 @@ class MemefeedResource(ConfigurableResource):
 
 
 def dbt_cli_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=memefeed_dbt_project())
+    # The dbt of this interpreter's environment, whether or not that environment is on PATH.
+    dbt_beside_python = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(
+        project_dir=memefeed_dbt_project(),
+        dbt_executable=str(dbt_beside_python) if dbt_beside_python.exists() else "dbt",
+    )
