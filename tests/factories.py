@@ -34,6 +34,7 @@ async def create_meme(
     status: str = "ok",
     caption: str | None = None,
     published_at: datetime | None = None,
+    telegram_file_id: str | None = None,
 ) -> int:
     raw_id = next(_ids)
     return await pool.fetchval(
@@ -46,7 +47,7 @@ async def create_meme(
         source_id,
         raw_id,
         status,
-        f"file-{raw_id}" if status == "ok" else None,
+        telegram_file_id or (f"file-{raw_id}" if status == "ok" else None),
         caption,
         language_code,
         published_at or FIXED_NOW - timedelta(days=1),

@@ -1,0 +1,229 @@
+"""`dbt build` on a small realistic dataset: green, right figures, a feed the bot can trust.
+
+Expected figures come from tests/dbt/feed_dataset.py, which computes them in Python from the
+same rows the test inserts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import asyncpg
+import pytest
+
+from tests.dbt.conftest import RunDbt
+from tests.dbt.feed_dataset import (
+    DE_READER,
+    FRESH_EN_READERS,
+    HATED_MEME,
+    LOVED_MEME,
+    NO_LANGUAGE_USER,
+    RATERS,
+    RU_READER,
+    SHARER,
+    FeedDataset,
+)
+
+pytestmark = pytest.mark.integration
+
+CANDIDATES_PER_USER = 100
+
+
+async def _candidates(pool: asyncpg.Pool) -> dict[int, list[asyncpg.Record]]:
+    rows = await pool.fetch("select * from recommendations.user_candidates order by user_id, rank")
+    per_user: dict[int, list[asyncpg.Record]] = defaultdict(list)
+    for row in rows:
+        per_user[row["user_id"]].append(row)
+    return per_user
+
+
+async def test_meme_stats_counts_every_send_and_reaction(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    rows = {r["meme_id"]: r for r in await db_pool.fetch("select * from marts.meme_stats")}
+
+    assert set(rows) == built_feed.servable_meme_ids()
+    expected = built_feed.meme_counts()
+    for meme_id, row in rows.items():
+        nlikes, ndislikes, nmemes_sent = expected.get(meme_id, (0, 0, 0))
+        assert (row["nlikes"], row["ndislikes"], row["nmemes_sent"]) == (
+            nlikes,
+            ndislikes,
+            nmemes_sent,
+        ), meme_id
+    assert rows[LOVED_MEME]["nlikes"] == len(RATERS)
+    assert rows[15]["nmemes_sent"] == len(RATERS)
+    assert rows[15]["nlikes"] + rows[15]["ndislikes"] == 0
+
+
+async def test_meme_stats_reaction_time_invites_age_and_views_rank(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    rows = {r["meme_id"]: r for r in await db_pool.fetch("select * from marts.meme_stats")}
+
+    # 0.2 s and 61 s fall outside the 0.5-60 s window: the median of 2 s and 4 s
+    assert rows[LOVED_MEME]["sec_to_react"] == pytest.approx(3.0)
+    assert rows[LOVED_MEME]["sec_to_react"] == pytest.approx(built_feed.sec_to_react(LOVED_MEME))
+    assert rows[40]["sec_to_react"] == 99999  # never sent
+    assert rows[LOVED_MEME]["invited_count"] == 2 == built_feed.invited_count(LOVED_MEME)
+    assert rows[21]["age_days"] == 10
+    expected_ranks = built_feed.raw_impr_rank()
+    assert {m: r["raw_impr_rank"] for m, r in rows.items()} == {m: expected_ranks[m] for m in rows}
+    assert {r["raw_impr_rank"] for m, r in rows.items() if m <= 20} == {0, 1, 2, 3}
+
+
+async def test_lr_smoothed_matches_an_independent_computation_over_all_history(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    actual = {
+        r["meme_id"]: r["lr_smoothed"]
+        for r in await db_pool.fetch("select meme_id, lr_smoothed from marts.meme_stats")
+    }
+    expected = built_feed.lr_smoothed()
+
+    for meme_id, value in actual.items():
+        assert value == pytest.approx(expected.get(meme_id, 0.0), abs=1e-9), meme_id
+    assert actual[LOVED_MEME] > 0.5
+    assert actual[HATED_MEME] < -0.5
+    assert actual[1] == 0  # only reactions after a user's 10th count
+
+
+async def test_user_stats_sessions_time_spent_and_invites(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    rows = {r["user_id"]: r for r in await db_pool.fetch("select * from marts.user_stats")}
+
+    assert set(rows) == set(built_feed.users)
+    for user_id in (*RATERS, RU_READER):
+        lengths = built_feed.session_lengths(user_id)
+        assert rows[user_id]["nsessions"] == len(lengths), user_id
+        assert rows[user_id]["median_session_length"] == statistics.median(lengths), user_id
+        assert rows[user_id]["time_spent_sec"] == built_feed.time_spent_sec(user_id), user_id
+    # a 45-minute pause after 6 reactions; 102 also paused exactly 30 minutes after 11
+    assert (rows[101]["nsessions"], rows[101]["median_session_length"]) == (2, 7)
+    assert (rows[102]["nsessions"], rows[102]["median_session_length"]) == (3, 5)
+    assert rows[101]["time_spent_sec"] == 12 * 30
+    assert (rows[101]["nmemes_sent"], rows[101]["nlikes"] + rows[101]["ndislikes"]) == (15, 14)
+    assert rows[SHARER]["invited_users"] == 2
+    assert rows[DE_READER]["nmemes_sent"] == rows[DE_READER]["nsessions"] == 0
+    assert rows[DE_READER]["first_reaction_at"] is None
+
+
+async def test_user_candidates_never_repeat_a_sent_or_unservable_meme(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    candidates = await _candidates(db_pool)
+    sent = built_feed.sent_pairs()
+    servable = built_feed.servable_meme_ids()
+
+    for user_id, rows in candidates.items():
+        meme_ids = [row["meme_id"] for row in rows]
+        assert not {(user_id, m) for m in meme_ids} & sent, user_id
+        assert len(meme_ids) == len(set(meme_ids)), user_id
+        assert set(meme_ids) <= servable, user_id
+
+
+async def test_every_user_gets_all_unseen_memes_ranked_one_to_n(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    candidates = await _candidates(db_pool)
+    sent = built_feed.sent_pairs()
+
+    assert set(candidates) == set(built_feed.users)
+    for user_id, rows in candidates.items():
+        unseen = {m for m in built_feed.servable_meme_ids() if (user_id, m) not in sent}
+        assert len(rows) == min(CANDIDATES_PER_USER, len(unseen)), user_id
+        assert [row["rank"] for row in rows] == list(range(1, len(rows) + 1)), user_id
+        assert len({row["built_at"] for row in rows}) == 1
+
+
+async def test_user_candidates_put_the_users_languages_first_then_fall_back(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    candidates = await _candidates(db_pool)
+    languages = built_feed.languages_of(built_feed.servable_meme_ids())
+
+    russian = [languages[row["meme_id"]] == "ru" for row in candidates[RU_READER]]
+    assert russian == sorted(russian, reverse=True)
+    assert sum(russian) == 7  # 31-33 were sent
+    assert {row["engine"] for row in candidates[RU_READER] if not russian[row["rank"] - 1]} == {
+        "fallback_other_language"
+    }
+    for user_id in (*RATERS, *FRESH_EN_READERS):
+        english = [languages[row["meme_id"]] == "en" for row in candidates[user_id]]
+        assert english == sorted(english, reverse=True), user_id
+    # nobody reads German here and 107 has no languages: both still get the whole catalogue
+    for user_id in (DE_READER, NO_LANGUAGE_USER):
+        assert len(candidates[user_id]) == len(built_feed.servable_meme_ids())
+        assert {row["engine"] for row in candidates[user_id]} == {"fallback_other_language"}
+
+
+async def test_fresh_readers_get_the_loved_meme_first_and_their_own_order(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    candidates = await _candidates(db_pool)
+    first, second = (candidates[user_id] for user_id in FRESH_EN_READERS[1:])
+
+    assert (first[0]["meme_id"], first[0]["engine"]) == (LOVED_MEME, "lr_smoothed")
+    assert {row["engine"] for row in first} >= {"lr_smoothed", "exploration"}
+    assert {row["meme_id"] for row in first} == {row["meme_id"] for row in second}
+    assert [row["meme_id"] for row in first] != [row["meme_id"] for row in second]
+    rank_of = {row["meme_id"]: row["rank"] for row in first}
+    assert rank_of[LOVED_MEME] < rank_of[HATED_MEME]
+
+
+async def test_cold_start_candidates_list_each_language_then_the_others(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    rows = await db_pool.fetch(
+        "select * from recommendations.cold_start_candidates order by language_code, rank"
+    )
+    per_language: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        per_language[row["language_code"]].append(row["meme_id"])
+    languages = built_feed.languages_of(built_feed.servable_meme_ids())
+
+    assert set(per_language) == {"en", "ru", "de", "*"}
+    for language, meme_ids in per_language.items():
+        assert len(meme_ids) == len(set(meme_ids)) == len(languages), language
+    assert {languages[m] for m in per_language["ru"][:10]} == {"ru"}
+    assert {languages[m] for m in per_language["en"][:30]} == {"en"}
+    assert per_language["en"][0] == LOVED_MEME
+    assert per_language["de"] == per_language["*"]
+
+
+async def test_no_user_is_left_without_candidates(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    starved = await db_pool.fetchval(
+        "select count(*) from monitoring.user_candidate_coverage where is_starved or is_short"
+    )
+    assert starved == 0
+
+
+async def test_dbt_test_fails_when_a_candidate_was_already_sent(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    user_id, meme_id = RATERS[0], LOVED_MEME
+    await db_pool.execute(
+        """
+        insert into recommendations.user_candidates
+            (user_id, meme_id, engine, score, rank, built_at)
+        select user_id, $2, 'lr_smoothed', 1.0, max(rank) + 1, max(built_at)
+        from recommendations.user_candidates where user_id = $1 group by user_id
+        """,
+        user_id,
+        meme_id,
+    )
+    try:
+        result = run_dbt("test", "--select", "assert_user_candidates_exclude_sent_memes")
+    finally:
+        await db_pool.execute(
+            "delete from recommendations.user_candidates where user_id = $1 and meme_id = $2",
+            user_id,
+            meme_id,
+        )
+
+    assert result.returncode != 0
+    assert "FAIL 1 assert_user_candidates_exclude_sent_memes" in result.stdout
