@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -144,7 +145,7 @@ class Feed:
         """Pop the next meme and record it as sent; None only when nothing unseen is left."""
         for _ in range(MAX_REFILL_ROUNDS):
             while (raw := await self._redis.lpop(queue_key(user_id))) is not None:
-                meme = QueuedMeme.decode(raw)
+                meme = QueuedMeme.decode(cast(bytes, raw))  # one item, since no count is given
                 if await self._claim(user_id, meme):
                     await self._refill_in_background_if_low(user_id)
                     return meme

@@ -113,8 +113,9 @@ async def _rehearse(
     rounds: int,
     started: float,
 ) -> Summary:
-    assert settings.database_url is not None
-    assert settings.redis_url is not None
+    database_url, redis_url = settings.database_url, settings.redis_url
+    assert database_url is not None
+    assert redis_url is not None
     samples = settings.data_dir / "sample_memes"
     log.info("drawing %d sample memes in %s", memes, samples)
     await asyncio.to_thread(generate_sample_memes, samples, memes)
@@ -136,8 +137,8 @@ async def _rehearse(
         application = build_application(
             BotConfig(
                 token=DEMO_TOKEN,
-                database_url=settings.database_url,
-                redis_url=settings.redis_url,
+                database_url=database_url,
+                redis_url=redis_url,
                 api_base_url=urls.api_base_url,
                 file_base_url=urls.file_base_url,
                 refill_threshold=settings.queue_refill_threshold,
@@ -173,7 +174,7 @@ async def _rehearse(
             await application.shutdown()
             assert application.post_shutdown is not None
             await application.post_shutdown(application)
-    return await _summarise(settings.database_url, logs, time.monotonic() - started)
+    return await _summarise(database_url, logs, time.monotonic() - started)
 
 
 async def _materialize(settings: Settings, why: str) -> None:

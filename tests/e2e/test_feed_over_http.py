@@ -84,11 +84,11 @@ async def test_the_feed_never_repeats_and_ends_only_when_nothing_unseen_is_left(
     memes = await polling_bot.upload_memes(clean_db, 6, language_code="ru")
     user = polling_bot.emulator.user(9004, "Ann", language_code="en")
     await user.send_text("/start")
-    seen = []
+    seen: list[int] = []
     message = await user.wait_for(shows_meme, timeout=10)
-    while meme_id_of(message) is not None:
-        seen.append(meme_id_of(message))
-        await user.press(message, f"r:{meme_id_of(message)}:1")
+    while (meme_id := meme_id_of(message)) is not None:
+        seen.append(meme_id)
+        await user.press(message, f"r:{meme_id}:1")
         message = await user.wait_for(
             lambda m: shows_meme(m) or any(b.callback_data == "q:retry" for b in m.buttons),
             timeout=10,
