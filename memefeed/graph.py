@@ -32,9 +32,12 @@ def materialize_all(
                 definitions.resolve_asset_graph()
             )
         )
-    result = job.execute_in_process(
-        instance=instance or DagsterInstance.ephemeral(), asset_selection=asset_selection
-    )
+    if instance is not None:
+        result = job.execute_in_process(instance=instance, asset_selection=asset_selection)
+    else:
+        # Disposed here, in the thread that made it: its SQLite handles belong to this thread.
+        with DagsterInstance.ephemeral() as ephemeral:
+            result = job.execute_in_process(instance=ephemeral, asset_selection=asset_selection)
     if not result.success:
         raise RuntimeError("materialising the asset graph failed")
     return result

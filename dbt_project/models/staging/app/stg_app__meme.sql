@@ -1,0 +1,33 @@
+with source as (
+
+    select * from {{ source('app', 'meme') }}
+
+),
+
+renamed as (
+
+    select
+        id as meme_id,
+        meme_source_id,
+        raw_meme_id,
+        status,
+        status_reason,
+        type as meme_type,
+        telegram_file_id,
+        caption,
+        language_code,
+        content_url,
+        content_sha256,
+        perceptual_hash,
+        width,
+        height,
+        duplicate_of as duplicate_of_meme_id,
+        published_at,
+        created_at,
+        updated_at
+
+    from source
+
+)
+
+select * from renamed

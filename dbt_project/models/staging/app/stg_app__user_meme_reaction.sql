@@ -1,0 +1,24 @@
+with source as (
+
+    select * from {{ source('app', 'user_meme_reaction') }}
+
+),
+
+renamed as (
+
+    select
+        user_id,
+        meme_id,
+        recommended_by,
+        sent_at,
+        reaction_id,
+        reacted_at,
+        coalesce(reaction_id = 1, false) as is_liked,
+        coalesce(reaction_id = 2, false) as is_disliked,
+        reaction_id is not null as is_reacted
+
+    from source
+
+)
+
+select * from renamed
