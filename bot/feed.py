@@ -232,6 +232,11 @@ class Feed:
     async def forget_queue(self, user_id: int) -> None:
         await self._redis.delete(queue_key(user_id))
 
+    async def rebuild_queue(self, user_id: int) -> int:
+        """Replace the user's queue with the head of the newest candidates."""
+        await self.forget_queue(user_id)
+        return max(await self.refill(user_id), 0)
+
     async def wait_for_background_refills(self) -> None:
         if self._background_refills:
             await asyncio.gather(*self._background_refills, return_exceptions=True)

@@ -14,6 +14,7 @@ from orchestration.defs.ingestion import (
     meme_source,
 )
 from orchestration.defs.resources import MemefeedResource, dbt_cli_resource
+from orchestration.defs.serving import feed_queues
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -25,6 +26,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             meme_raw_telegram,
             meme,
             memefeed_dbt_models,
+            feed_queues,
         ],
         resources={
             "memefeed": MemefeedResource.from_settings(settings or get_settings()),

@@ -16,6 +16,7 @@ class MemefeedResource(ConfigurableResource):
     """Where the data lives and how media reach Telegram's storage chat."""
 
     database_url: str
+    redis_url: str | None = None
     telegram_api_base_url: str
     telegram_bot_token: str | None = None
     storage_chat_id: int | None = None
@@ -29,6 +30,7 @@ class MemefeedResource(ConfigurableResource):
         return cls(
             # Resolved when a run starts, so the definitions load without a database.
             database_url=settings.database_url or EnvVar("DATABASE_URL"),
+            redis_url=settings.redis_url,
             telegram_api_base_url=settings.telegram_api_base_url,
             telegram_bot_token=(
                 settings.telegram_bot_token.get_secret_value()

@@ -66,3 +66,12 @@ def test_models_are_grouped_by_their_layer() -> None:
     assert specs[AssetKey(["marts", "meme_stats"])].group_name == "marts"
     assert specs[AssetKey(["recommendations", "user_candidates"])].group_name == "recommendations"
     assert specs[AssetKey(["app", "meme"])].group_name == "ingestion"
+    assert specs[AssetKey(["serving", "feed_queues"])].group_name == "serving"
+
+
+def test_the_serving_queues_hang_below_the_candidate_tables() -> None:
+    graph = _definitions().resolve_asset_graph()
+    parents = graph.get(AssetKey(["serving", "feed_queues"])).parent_keys
+
+    assert AssetKey(["recommendations", "user_candidates"]) in parents
+    assert AssetKey(["recommendations", "cold_start_candidates"]) in parents
