@@ -13,13 +13,15 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     Defaults,
+    MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
-from bot import handlers
+from bot import community_handlers, handlers
 from bot.delivery import Delivery
 from bot.feed import Feed
 from memefeed.db_urls import plain_postgres_url
@@ -36,6 +38,7 @@ class BotConfig:
     refill_batch: int = 20
     rate_limit: bool = True
     db_pool_size: int = 10
+    review_chat_id: int | None = None
 
 
 def build_application(config: BotConfig, request: BaseRequest | None = None) -> Application:
@@ -60,10 +63,47 @@ def build_application(config: BotConfig, request: BaseRequest | None = None) -> 
 
 
 def register_handlers(application: Application) -> None:
+    """Commands, then buttons by prefix, then what people send; the catch-alls come last."""
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", handlers.start, filters=private))
-    application.add_handler(CallbackQueryHandler(handlers.react, pattern=r"^r:"))
-    application.add_handler(CallbackQueryHandler(handlers.retry, pattern=r"^q:retry$"))
+    application.add_handler(
+        ChatMemberHandler(handlers.chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    commands = {
+        "start": handlers.start,
+        "lang": handlers.lang,
+        "help": handlers.help_command,
+        "stats": handlers.stats,
+        "last": handlers.last,
+        "admin_stats": community_handlers.admin_statistics,
+        "broadcast": community_handlers.broadcast,
+    }
+    for command, callback in commands.items():
+        application.add_handler(CommandHandler(command, callback, filters=private))
+    buttons = {
+        r"^r:": handlers.react,
+        r"^q:retry$": handlers.retry,
+        r"^l:": handlers.choose_language,
+        r"^u:": handlers.change_last_reaction,
+        r"^m:": community_handlers.review,
+    }
+    for pattern, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    application.add_handler(
+        MessageHandler(private & filters.PHOTO, community_handlers.upload_photo)
+    )
+    not_a_photo = (
+        filters.Document.ALL
+        | filters.VIDEO
+        | filters.ANIMATION
+        | filters.Sticker.ALL
+        | filters.AUDIO
+        | filters.VOICE
+        | filters.VIDEO_NOTE
+    )
+    application.add_handler(
+        MessageHandler(private & not_a_photo, community_handlers.refuse_non_image)
+    )
+    application.add_handler(MessageHandler(private & filters.TEXT, handlers.help_command))
     application.add_handler(CallbackQueryHandler(handlers.unknown_callback))
     application.add_error_handler(handlers.on_error)
 
@@ -85,9 +125,21 @@ def _open_services(config: BotConfig):
             refill_batch=config.refill_batch,
         )
         application.bot_data[handlers.SERVICES_KEY] = handlers.BotServices(
-            pool=pool, redis=redis, feed=feed, delivery=Delivery(pool, feed)
+            pool=pool,
+            redis=redis,
+            feed=feed,
+            delivery=Delivery(pool, feed),
+            review_chat_id=config.review_chat_id,
         )
-        await application.bot.set_my_commands([BotCommand("start", "Start the meme feed")])
+        await application.bot.set_my_commands(
+            [
+                BotCommand("start", "Continue the meme feed"),
+                BotCommand("lang", "Languages of your memes"),
+                BotCommand("stats", "Your numbers"),
+                BotCommand("last", "Your last reaction, to change it"),
+                BotCommand("help", "What the bot does"),
+            ]
+        )
 
     return open_services
 

@@ -7,15 +7,36 @@ from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.delivery import Delivery, Recipient
 from bot.feed import Feed
-from bot.onboarding import TelegramProfile, mark_blocked, onboard
-from bot.reactions import Reaction, ReactionOutcome, parse_reaction_callback, record_reaction
-from bot.texts import interface_language, text
+from bot.keyboards import (
+    change_reaction_keyboard,
+    language_keyboard,
+    meme_caption,
+    parse_language_choice,
+)
+from bot.onboarding import (
+    TelegramProfile,
+    language_signal_is_clear,
+    mark_blocked,
+    onboard,
+    set_blocked,
+    set_languages,
+    user_languages,
+)
+from bot.profile import change_reaction, last_reaction, personal_stats
+from bot.reactions import (
+    CHANGE_REACTION_CALLBACK,
+    Reaction,
+    ReactionOutcome,
+    parse_reaction_callback,
+    record_reaction,
+)
+from bot.texts import LANGUAGE_NAMES, interface_language, text
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +49,7 @@ class BotServices:
     redis: aioredis.Redis
     feed: Feed
     delivery: Delivery
+    review_chat_id: int | None = None
 
 
 SERVICES_KEY = "memefeed_services"
@@ -44,23 +66,26 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = services_of(context)
     deep_link = context.args[0] if context.args else None
-    onboarded = await onboard(
-        services.pool,
-        TelegramProfile(
-            user_id=user.id,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            username=user.username,
-            language_code=user.language_code,
-            is_premium=user.is_premium,
-        ),
-        deep_link,
+    profile = TelegramProfile(
+        user_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+        is_premium=user.is_premium,
     )
+    onboarded = await onboard(services.pool, profile, deep_link)
     if deep_link is not None and onboarded.share_link is None:
         log.info("start with unrecognised payload %r from user %s", deep_link[:64], user.id)
     language = interface_language(onboarded.languages, user.language_code)
     if onboarded.is_new:
         await context.bot.send_message(chat.id, text(language, "welcome"))
+        if not language_signal_is_clear(profile):
+            # The picker never holds the feed back: the first meme follows at once, and a
+            # tap re-plans the queue (a user left waiting on a picker is a ghost).
+            await context.bot.send_message(
+                chat.id, text(language, "pick_language"), reply_markup=language_keyboard()
+            )
     first_meme = None
     if onboarded.share_link is not None:
         first_meme = await services.feed.claim_specific(user.id, onboarded.share_link.meme_id)
@@ -111,6 +136,124 @@ async def retry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await services_of(context).delivery.send_next(
         context.bot, Recipient(query.from_user.id, chat_id, language)
     )
+
+
+async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on the language picker: the feed switches to those languages."""
+    query = update.callback_query
+    if query is None:
+        return
+    languages = parse_language_choice(query.data)
+    language = interface_language([], query.from_user.language_code)
+    if languages is None:
+        await query.answer(text(language, "bad_button"))
+        return
+    services = services_of(context)
+    await set_languages(services.pool, query.from_user.id, languages)
+    await services.feed.forget_queue(query.from_user.id)
+    language = interface_language(languages, None)
+    await query.answer()
+    names = " + ".join(LANGUAGE_NAMES.get(code, code) for code in languages)
+    if query.message is not None:
+        await context.bot.edit_message_text(
+            text(language, "language_set", languages=names),
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+        )
+
+
+async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lang: the language picker."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    language = await user_interface_language(context, update.effective_user)
+    await context.bot.send_message(
+        update.effective_chat.id, text(language, "pick_language"), reply_markup=language_keyboard()
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what the bot does and its commands."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    language = await user_interface_language(context, update.effective_user)
+    await context.bot.send_message(update.effective_chat.id, text(language, "help"))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: the user's own numbers."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    language = await user_interface_language(context, update.effective_user)
+    figures = await personal_stats(services_of(context).pool, update.effective_user.id)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        text(
+            language,
+            "stats",
+            memes_seen=figures.memes_seen,
+            likes=figures.likes,
+            like_rate=figures.like_rate,
+            active_days=figures.active_days,
+            invited_users=figures.invited_users,
+        ),
+    )
+
+
+async def last(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/last: the last reacted meme again, with buttons to change the reaction."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    language = await user_interface_language(context, user)
+    found = await last_reaction(services_of(context).pool, user.id)
+    if found is None:
+        await context.bot.send_message(chat.id, text(language, "no_last"))
+        return
+    mark = "❤️" if found.reaction is Reaction.LIKE else "⏬"
+    caption = meme_caption(
+        found.meme.caption,
+        bot_username=context.bot.username,
+        user_id=user.id,
+        meme_id=found.meme.meme_id,
+        language=language,
+    )
+    await context.bot.send_photo(
+        chat.id,
+        found.meme.telegram_file_id,
+        caption=f"{text(language, 'last', reaction=mark)}\n\n{caption}",
+        reply_markup=change_reaction_keyboard(found.meme.meme_id),
+    )
+
+
+async def change_last_reaction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under /last: change a reaction already given (undo a mistaken tap)."""
+    query = update.callback_query
+    if query is None:
+        return
+    language = interface_language([], query.from_user.language_code)
+    press = parse_reaction_callback(query.data, CHANGE_REACTION_CALLBACK)
+    if press is None:
+        await query.answer(text(language, "bad_button"))
+        return
+    changed = await change_reaction(
+        services_of(context).pool, query.from_user.id, press.meme_id, press.reaction
+    )
+    await query.answer(text(language, "reaction_changed" if changed else "not_your_meme"))
+
+
+async def chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user blocked or unblocked the bot (my_chat_member in a private chat)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    blocked = change.new_chat_member.status in {"kicked", "left"}
+    await set_blocked(services_of(context).pool, change.from_user.id, blocked=blocked)
+
+
+async def user_interface_language(context: ContextTypes.DEFAULT_TYPE, user: User) -> str:
+    languages = await user_languages(services_of(context).pool, user.id)
+    return interface_language(languages, user.language_code)
 
 
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

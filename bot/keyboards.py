@@ -54,3 +54,72 @@ def meme_caption(
         return link
     room = CAPTION_LIMIT - len(text(language, "share_link")) - 8
     return f"{html.escape(caption[:room])}\n\n{link}"
+
+
+LANGUAGE_CHOICES = (("en", "English"), ("ru", "Русский"), ("en+ru", "English + Русский"))
+LANGUAGE_CALLBACK_PREFIX = "l:"
+CHANGE_REACTION_PREFIX = "u:"
+REVIEW_PREFIX = "m:"
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=f"{LANGUAGE_CALLBACK_PREFIX}{codes}")
+                for codes, label in LANGUAGE_CHOICES[:2]
+            ],
+            [
+                InlineKeyboardButton(
+                    LANGUAGE_CHOICES[2][1],
+                    callback_data=f"{LANGUAGE_CALLBACK_PREFIX}{LANGUAGE_CHOICES[2][0]}",
+                )
+            ],
+        ]
+    )
+
+
+def parse_language_choice(data: str | None) -> list[str] | None:
+    """`l:en`, `l:ru` or `l:en+ru`; None for anything else."""
+    choice = (data or "").removeprefix(LANGUAGE_CALLBACK_PREFIX)
+    if choice not in {codes for codes, _ in LANGUAGE_CHOICES}:
+        return None
+    return choice.split("+")
+
+
+def change_reaction_keyboard(meme_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    HEARTS[0],
+                    callback_data=f"{CHANGE_REACTION_PREFIX}{meme_id}:{int(Reaction.LIKE)}",
+                ),
+                InlineKeyboardButton(
+                    DISLIKE,
+                    callback_data=f"{CHANGE_REACTION_PREFIX}{meme_id}:{int(Reaction.DISLIKE)}",
+                ),
+            ]
+        ]
+    )
+
+
+def review_keyboard(upload_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Approve", callback_data=f"{REVIEW_PREFIX}a:{upload_id}"),
+                InlineKeyboardButton("❌ Reject", callback_data=f"{REVIEW_PREFIX}r:{upload_id}"),
+            ]
+        ]
+    )
+
+
+def parse_review(data: str | None) -> tuple[int, bool] | None:
+    """`m:a:<upload_id>` (approve) or `m:r:<upload_id>` (reject)."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[1] not in {"a", "r"} or not parts[2].isdigit():
+        return None
+    if len(parts[2]) > 18:
+        return None
+    return int(parts[2]), parts[1] == "a"

@@ -155,6 +155,64 @@ async def onboard(
     )
 
 
+def language_signal_is_clear(profile: TelegramProfile) -> bool:
+    """Whether the languages guessed from the profile can be trusted without asking.
+
+    A Cyrillic name or a Russian-reading Telegram locale says Russian; any locale other than
+    English names a language. English alone (or no locale) is the default of many clients,
+    so those people get a one-tap picker.
+    """
+    telegram_language = (profile.language_code or "").split("-")[0].lower()
+    full_name = f"{profile.first_name} {profile.last_name or ''}"
+    return bool(CYRILLIC.search(full_name)) or telegram_language not in {"", "en"}
+
+
+async def set_languages(pool: asyncpg.Pool, user_id: int, languages: list[str]) -> None:
+    """Replace the user's content languages (the /lang and picker choice)."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            """
+            delete from app.user_language
+            where user_id = $1 and language_code <> all($2::text[])
+            """,
+            user_id,
+            languages,
+        )
+        await connection.execute(
+            """
+            insert into app.user_language (user_id, language_code)
+            select $1, language_code from unnest($2::text[]) as language_code
+            on conflict do nothing
+            """,
+            user_id,
+            languages,
+        )
+
+
+async def user_languages(pool: asyncpg.Pool, user_id: int) -> tuple[str, ...]:
+    languages = await pool.fetchval(
+        """
+        select coalesce(array_agg(language_code order by created_at, language_code), '{}')
+        from app.user_language where user_id = $1
+        """,
+        user_id,
+    )
+    return tuple(languages)
+
+
+async def set_blocked(pool: asyncpg.Pool, user_id: int, *, blocked: bool) -> None:
+    """A my_chat_member update: the user blocked (kicked) or unblocked the bot."""
+    await pool.execute(
+        """
+        update app."user"
+        set blocked_bot_at = case when $2 then coalesce(blocked_bot_at, now()) end
+        where id = $1
+        """,
+        user_id,
+        blocked,
+    )
+
+
 async def mark_blocked(pool: asyncpg.Pool, user_id: int) -> None:
     """Telegram said Forbidden: the user blocked the bot; /start clears this."""
     await pool.execute(

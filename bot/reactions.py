@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 
 REACTION_CALLBACK = re.compile(r"^r:(\d{1,18}):([12])$")
+CHANGE_REACTION_CALLBACK = re.compile(r"^u:(\d{1,18}):([12])$")
 
 
 class Reaction(enum.IntEnum):
@@ -32,9 +33,11 @@ def reaction_callback_data(meme_id: int, reaction: Reaction) -> str:
     return f"r:{meme_id}:{int(reaction)}"
 
 
-def parse_reaction_callback(data: str | None) -> ReactionPress | None:
+def parse_reaction_callback(
+    data: str | None, pattern: re.Pattern[str] = REACTION_CALLBACK
+) -> ReactionPress | None:
     """`r:<meme_id>:<1|2>`, or None for anything else (forged or malformed data)."""
-    match = REACTION_CALLBACK.match(data or "")
+    match = pattern.match(data or "")
     if match is None:
         return None
     return ReactionPress(meme_id=int(match.group(1)), reaction=Reaction(int(match.group(2))))

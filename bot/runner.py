@@ -22,6 +22,7 @@ def bot_config(settings: Settings) -> BotConfig:
         file_base_url=settings.telegram_file_base_url,
         refill_threshold=settings.queue_refill_threshold,
         refill_batch=settings.queue_refill_batch,
+        review_chat_id=settings.review_chat_id,
     )
 
 

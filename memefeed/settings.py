@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     bot_username: str = Field(default="memefeed_bot", alias="BOT_USERNAME")
     storage_chat_id: int | None = Field(default=None, alias="STORAGE_CHAT_ID")
     admin_chat_id: int | None = Field(default=None, alias="ADMIN_CHAT_ID")
+    review_chat_id: int | None = Field(default=None, alias="REVIEW_CHAT_ID")
 
     webhook_url: str | None = Field(default=None, alias="WEBHOOK_URL")
     webhook_secret_token: SecretStr | None = Field(default=None, alias="WEBHOOK_SECRET_TOKEN")

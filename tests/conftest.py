@@ -26,6 +26,9 @@ from memefeed.services import (
 )
 
 APP_TABLES = (
+    "broadcast_delivery",
+    "broadcast",
+    "meme_raw_upload",
     "user_deep_link_log",
     "user_meme_reaction",
     "user_language",
