@@ -29,6 +29,8 @@ class RecordingRequest(BaseRequest):
 
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
+        # Chats whose user blocked the bot: sends there fail with 403 as on Telegram.
+        self.blocked_chat_ids: set[int] = set()
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
 
@@ -58,6 +60,17 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
         self.calls.append(RecordedCall(api_method, params))
+        if (
+            api_method.startswith("send")
+            and int(params.get("chat_id", 0)) in self.blocked_chat_ids
+        ):
+            return 403, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                }
+            ).encode()
         result = self._result_for(api_method, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
@@ -66,7 +79,7 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if method in {"sendMessage", "sendPhoto"}:
             return self._message(params)
-        if method == "editMessageMedia":
+        if method in {"editMessageMedia", "editMessageText", "editMessageCaption"}:
             return self._message(params, message_id=int(params.get("message_id", 0)))
         return True
 
