@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
@@ -15,7 +16,7 @@ from tests.bot.updates import command_update, tg_user
 from tests.factories import create_memes
 
 
-async def _rows(pool: asyncpg.Pool, user_id: int) -> dict[str, object]:
+async def _rows(pool: asyncpg.Pool, user_id: int) -> dict[str, Any]:
     user = await pool.fetchrow('select * from app."user" where id = $1', user_id)
     user_tg = await pool.fetchrow("select * from app.user_tg where id = $1", user_id)
     languages = await pool.fetch(
