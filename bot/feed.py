@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import cast
 
@@ -94,6 +96,35 @@ order by
 limit $3
 """
 
+# Pops the next queued meme and, in the same round trip, keeps the user's pace (a moving
+# average of seconds between memes) and says how many memes are left.
+POP_AND_TRACK_PACE = """
+local item = redis.call('LPOP', KEYS[1])
+local left = redis.call('LLEN', KEYS[1])
+if not item then return {false, left, false} end
+local now = tonumber(ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
+local pace = tonumber(redis.call('HGET', KEYS[2], 'pace') or ARGV[2])
+if last > 0 then
+    pace = 0.7 * pace + 0.3 * math.min(math.max(now - last, 0), tonumber(ARGV[3]))
+end
+redis.call('HSET', KEYS[2], 'last', ARGV[1], 'pace', tostring(pace))
+redis.call('EXPIRE', KEYS[2], 86400)
+return {item, left, tostring(pace)}
+"""
+DEFAULT_SECONDS_PER_MEME = 10.0
+# A long pause says nothing about how fast the next taps come.
+MAX_COUNTED_GAP_SECONDS = 60.0
+# The queue should last this long at the user's pace while a refill runs.
+REFILL_COVER_SECONDS = 20.0
+
+
+def refill_threshold_for_pace(seconds_per_meme: float, base_threshold: int) -> int:
+    """Refill earlier for fast users: enough memes left to cover REFILL_COVER_SECONDS."""
+    wanted = math.ceil(REFILL_COVER_SECONDS / max(seconds_per_meme, 0.1))
+    return min(max(wanted, base_threshold), 4 * base_threshold)
+
+
 CANDIDATE_SOURCES = (
     ("personal", PERSONAL_CANDIDATES_SQL),
     ("cold_start", COLD_START_CANDIDATES_SQL),
@@ -120,6 +151,10 @@ def queue_key(user_id: int) -> str:
     return f"feed:queue:{user_id}"
 
 
+def pace_key(user_id: int) -> str:
+    return f"feed:pace:{user_id}"
+
+
 def refill_lock_key(user_id: int) -> str:
     return f"feed:refill-lock:{user_id}"
 
@@ -140,14 +175,25 @@ class Feed:
         self._refill_threshold = refill_threshold
         self._refill_batch = refill_batch
         self._background_refills: set[asyncio.Task[int]] = set()
+        self._pop_and_track_pace = redis.register_script(POP_AND_TRACK_PACE)
 
     async def claim_next(self, user_id: int) -> QueuedMeme | None:
         """Pop the next meme and record it as sent; None only when nothing unseen is left."""
         for _ in range(MAX_REFILL_ROUNDS):
-            while (raw := await self._redis.lpop(queue_key(user_id))) is not None:
-                meme = QueuedMeme.decode(cast(bytes, raw))  # one item, since no count is given
+            while True:
+                raw, left, pace = await self._pop_and_track_pace(
+                    keys=[queue_key(user_id), pace_key(user_id)],
+                    args=[time.time(), DEFAULT_SECONDS_PER_MEME, MAX_COUNTED_GAP_SECONDS],
+                )
+                if raw is None:
+                    break
+                meme = QueuedMeme.decode(cast(bytes, raw))
                 if await self._claim(user_id, meme):
-                    await self._refill_in_background_if_low(user_id)
+                    threshold = refill_threshold_for_pace(float(pace), self._refill_threshold)
+                    if int(left) <= threshold:
+                        self._refill_in_background(
+                            user_id, batch=max(self._refill_batch, 2 * threshold)
+                        )
                     return meme
             if await self.refill(user_id) == 0:
                 return None
@@ -178,7 +224,7 @@ class Feed:
             meme_id,
         )
 
-    async def refill(self, user_id: int) -> int:
+    async def refill(self, user_id: int, batch: int | None = None) -> int:
         """Append the next unseen candidates to the user's queue; returns how many were added.
 
         0 means nothing unseen is left for this user; REFILLED_BY_ANOTHER that a concurrent
@@ -200,7 +246,9 @@ class Feed:
             ]
             for source_name, query in CANDIDATE_SOURCES:
                 try:
-                    rows = await self._pool.fetch(query, user_id, queued, self._refill_batch)
+                    rows = await self._pool.fetch(
+                        query, user_id, queued, batch or self._refill_batch
+                    )
                 except asyncpg.UndefinedTableError:
                     # Before the first dbt build there are no candidate tables yet.
                     log.warning("%s candidates are not built yet", source_name)
@@ -255,17 +303,15 @@ class Feed:
         )
         return bool(claimed)
 
-    async def _refill_in_background_if_low(self, user_id: int) -> None:
-        if await self._redis.llen(queue_key(user_id)) > self._refill_threshold:
-            return
-        task = asyncio.create_task(self._refill_logging_errors(user_id))
+    def _refill_in_background(self, user_id: int, *, batch: int) -> None:
+        task = asyncio.create_task(self._refill_logging_errors(user_id, batch))
         self._background_refills.add(task)
         task.add_done_callback(self._background_refills.discard)
 
-    async def _refill_logging_errors(self, user_id: int) -> int:
+    async def _refill_logging_errors(self, user_id: int, batch: int) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             try:
-                return await self.refill(user_id)
+                return await self.refill(user_id, batch)
             except Exception:
                 log.exception("background refill failed for user %s", user_id)
         return 0
