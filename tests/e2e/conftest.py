@@ -49,7 +49,9 @@ class RunningBot:
         return meme_ids
 
 
-def e2e_bot_config(database_url: str, redis_url: str, api_base_url: str, file_base_url: str):
+def e2e_bot_config(
+    database_url: str, redis_url: str, api_base_url: str, file_base_url: str
+) -> BotConfig:
     return BotConfig(
         token=TOKEN,
         database_url=database_url,
