@@ -147,6 +147,13 @@ class QueuedMeme:
         return cls(**json.loads(raw))
 
 
+@dataclass(frozen=True)
+class PoppedMeme:
+    meme: QueuedMeme
+    left: int  # memes still queued after this one
+    seconds_per_meme: float  # the user's recent pace
+
+
 def queue_key(user_id: int) -> str:
     return f"feed:queue:{user_id}"
 
@@ -180,24 +187,33 @@ class Feed:
     async def claim_next(self, user_id: int) -> QueuedMeme | None:
         """Pop the next meme and record it as sent; None only when nothing unseen is left."""
         for _ in range(MAX_REFILL_ROUNDS):
-            while True:
-                raw, left, pace = await self._pop_and_track_pace(
-                    keys=[queue_key(user_id), pace_key(user_id)],
-                    args=[time.time(), DEFAULT_SECONDS_PER_MEME, MAX_COUNTED_GAP_SECONDS],
-                )
-                if raw is None:
-                    break
-                meme = QueuedMeme.decode(cast(bytes, raw))
-                if await self._claim(user_id, meme):
-                    threshold = refill_threshold_for_pace(float(pace), self._refill_threshold)
-                    if int(left) <= threshold:
-                        self._refill_in_background(
-                            user_id, batch=max(self._refill_batch, 2 * threshold)
-                        )
-                    return meme
+            while (popped := await self.pop(user_id)) is not None:
+                if await self._claim(user_id, popped.meme):
+                    self.after_claim(user_id, popped)
+                    return popped.meme
             if await self.refill(user_id) == 0:
                 return None
         return None
+
+    async def pop(self, user_id: int) -> PoppedMeme | None:
+        """Take the head of the queue without claiming it (the caller claims or pushes back)."""
+        raw, left, pace = await self._pop_and_track_pace(
+            keys=[queue_key(user_id), pace_key(user_id)],
+            args=[time.time(), DEFAULT_SECONDS_PER_MEME, MAX_COUNTED_GAP_SECONDS],
+        )
+        if raw is None:
+            return None
+        return PoppedMeme(QueuedMeme.decode(cast(bytes, raw)), int(left), float(pace))
+
+    async def push_back(self, user_id: int, popped: PoppedMeme) -> None:
+        """Return a popped meme that was not claimed to the head of the queue."""
+        await self._redis.lpush(queue_key(user_id), popped.meme.encode())
+
+    def after_claim(self, user_id: int, popped: PoppedMeme) -> None:
+        """Start a refill when what is left would not last at this user's pace."""
+        threshold = refill_threshold_for_pace(popped.seconds_per_meme, self._refill_threshold)
+        if popped.left <= threshold:
+            self._refill_in_background(user_id, batch=max(self._refill_batch, 2 * threshold))
 
     async def claim_specific(self, user_id: int, meme_id: int) -> QueuedMeme | None:
         """Claim one chosen meme (a shared link) if it is ok and the user has never had it."""

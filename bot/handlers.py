@@ -105,23 +105,39 @@ async def react(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if press is None:
         await query.answer(text(language, "bad_button"))
         return
-    outcome = await record_reaction(
-        services.pool, query.from_user.id, press.meme_id, press.reaction
+    user_id = query.from_user.id
+    # The next meme is taken first so that the reaction and its sent row cost one statement.
+    popped = await services.feed.pop(user_id)
+    result = await record_reaction(
+        services.pool,
+        user_id,
+        press.meme_id,
+        press.reaction,
+        claim=popped.meme if popped else None,
     )
-    if outcome is ReactionOutcome.NOT_SENT_TO_USER:
-        await query.answer(text(language, "not_your_meme"))
-        return
-    if outcome is ReactionOutcome.ALREADY_RECORDED:
-        await query.answer(text(language, "already_counted"))
+    if result.outcome is not ReactionOutcome.RECORDED:
+        if popped is not None:
+            await services.feed.push_back(user_id, popped)
+        key = (
+            "already_counted"
+            if result.outcome is ReactionOutcome.ALREADY_RECORDED
+            else "not_your_meme"
+        )
+        await query.answer(text(language, key))
         return
     await query.answer()
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    next_meme = None
+    if popped is not None and result.claimed_next:
+        services.feed.after_claim(user_id, popped)
+        next_meme = popped.meme
+    chat_id = query.message.chat.id if query.message else user_id
     # A like keeps the meme in the chat; a dislike swaps it for the next one in place.
     replace = query.message if press.reaction is Reaction.DISLIKE else None
     await services.delivery.send_next(
         context.bot,
-        Recipient(query.from_user.id, chat_id, language),
+        Recipient(user_id, chat_id, language),
         replace_message=replace if isinstance(replace, Message) else None,
+        first_meme=next_meme,
     )
 
 
