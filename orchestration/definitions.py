@@ -6,6 +6,7 @@ from dagster import Definitions
 
 from memefeed.settings import Settings, get_settings
 from orchestration.defs.dbt import memefeed_dbt_models
+from orchestration.defs.expectations import feed_expectation_checks
 from orchestration.defs.ingestion import (
     bot_tables,
     meme,
@@ -28,6 +29,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             memefeed_dbt_models,
             feed_queues,
         ],
+        asset_checks=feed_expectation_checks,
         resources={
             "memefeed": MemefeedResource.from_settings(settings or get_settings()),
             "dbt": dbt_cli_resource(),
