@@ -39,5 +39,17 @@ def materialize_all(
         with DagsterInstance.ephemeral() as ephemeral:
             result = job.execute_in_process(instance=ephemeral, asset_selection=asset_selection)
     if not result.success:
-        raise RuntimeError("materialising the asset graph failed")
+        raise RuntimeError("materialising the asset graph failed:\n" + _failures(result))
     return result
+
+
+def _failures(result: ExecuteInProcessResult) -> str:
+    """Name what failed: the checks (with their descriptions) and the failed steps."""
+    lines = [
+        f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed: "
+        f"{evaluation.description or ''}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    lines += [f"step {event.step_key} failed" for event in result.get_step_failure_events()]
+    return "\n".join(lines) or "(no failure events recorded)"
