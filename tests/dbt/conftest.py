@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from tests.dbt.feed_dataset import FeedDataset
 RunDbt = Callable[..., subprocess.CompletedProcess[str]]
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+# The fixture datasets are small: the cold-start engines' bars (50 reactions, 10 sends) become 4.
+FIXTURE_VARS = '{"cold_start_explore_min_reactions": 4, "cold_start_adapt_min_sends": 4}'
 QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_USE_COLORS": "false"}
 
 
@@ -41,6 +44,25 @@ def run_dbt(database_url: str) -> RunDbt:
     return run
 
 
+def build_from_scratch(run_dbt: RunDbt, *args: str) -> subprocess.CompletedProcess[str]:
+    """`dbt build --full-refresh`: incremental tables of an earlier module's data are rebuilt."""
+    return run_dbt("build", "--full-refresh", "--vars", FIXTURE_VARS, *args)
+
+
+async def load_feed(db_pool: asyncpg.Pool, dataset: FeedDataset) -> None:
+    """Empty the app tables and insert `dataset`."""
+    tables = ", ".join(f"app.{table}" for table in APP_TABLES)
+    await db_pool.execute(f"truncate {tables} restart identity cascade")
+    await dataset.insert(db_pool)
+
+
+def run_results(run_dbt_result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """The last dbt invocation's node statuses by name (pass, warn, fail, error, success...)."""
+    path = DBT_PROJECT_DIR / "target" / "run_results.json"
+    results = json.loads(path.read_text())["results"]
+    return {result["unique_id"].split(".")[2]: result["status"] for result in results}
+
+
 @pytest.fixture(scope="module")
 async def built_feed(db_pool: asyncpg.Pool, run_dbt: RunDbt) -> FeedDataset:
     """The fixture dataset in empty app tables, and one green `dbt build` over it.
@@ -48,10 +70,8 @@ async def built_feed(db_pool: asyncpg.Pool, run_dbt: RunDbt) -> FeedDataset:
     Module-scoped so the tests of one module share a single build (about 10 s); it empties
     the app tables itself, as the function-scoped `clean_db` does.
     """
-    tables = ", ".join(f"app.{table}" for table in APP_TABLES)
-    await db_pool.execute(f"truncate {tables} restart identity cascade")
     dataset = FeedDataset.build(datetime.now(UTC))
-    await dataset.insert(db_pool)
-    result = run_dbt("build")
+    await load_feed(db_pool, dataset)
+    result = build_from_scratch(run_dbt)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     return dataset

@@ -1,18 +1,14 @@
 {#
     Stats per meme: every 'ok' meme, plus any other meme that was ever sent, with 0 defaults.
-    Formulas follow the anchor bot (reference section 3), but lr_smoothed is computed over the
-    whole history (the anchor's 3-hour incremental version zeroed inactive memes).
+    Formulas follow the anchor bot (reference section 3). The reaction figures come from the
+    incremental int_meme_reaction_stats, computed over the whole history, so a meme without
+    recent reactions keeps its lr_smoothed and engagement_score (the anchor's 3-hour version
+    zeroed them); the cheap parts (age, views rank, invites) are recomputed every build.
 #}
 
 with memes as (
 
     select * from {{ ref('stg_app__meme') }}
-
-),
-
-reactions as (
-
-    select * from {{ ref('stg_app__user_meme_reaction') }}
 
 ),
 
@@ -28,29 +24,9 @@ raw_impressions as (
 
 ),
 
-lr_smoothed as (
+reaction_stats as (
 
-    select * from {{ ref('int_meme_lr_smoothed') }}
-
-),
-
-reaction_counts as (
-
-    select
-        meme_id,
-        count(*) filter (where is_liked) as nlikes,
-        count(*) filter (where is_disliked) as ndislikes,
-        count(*) as nmemes_sent,
-        percentile_cont(0.5) within group (
-            order by extract(epoch from reacted_at - sent_at)::double precision
-        ) filter (
-            where reacted_at - sent_at
-            between interval '1 second' * {{ var('reaction_time_min_seconds') }}
-            and interval '1 second' * {{ var('reaction_time_max_seconds') }}
-        ) as median_reaction_time_sec
-
-    from reactions
-    group by meme_id
+    select * from {{ ref('int_meme_reaction_stats') }}
 
 ),
 
@@ -83,28 +59,26 @@ joined as (
 
     select
         memes.meme_id,
-        coalesce(reaction_counts.nlikes, 0)::integer as nlikes,
-        coalesce(reaction_counts.ndislikes, 0)::integer as ndislikes,
-        coalesce(reaction_counts.nmemes_sent, 0)::integer as nmemes_sent,
+        coalesce(reaction_stats.nlikes, 0)::integer as nlikes,
+        coalesce(reaction_stats.ndislikes, 0)::integer as ndislikes,
+        coalesce(reaction_stats.nmemes_sent, 0)::integer as nmemes_sent,
         greatest(
             0, floor(extract(epoch from {{ build_timestamp() }} - memes.published_at) / 86400)
         )::integer as age_days,
         coalesce(raw_impressions.raw_impr_rank, 0) as raw_impr_rank,
-        coalesce(reaction_counts.median_reaction_time_sec, 99999)::double precision
-            as sec_to_react,
+        coalesce(reaction_stats.sec_to_react, 99999)::double precision as sec_to_react,
         coalesce(invites.invited_count, 0)::integer as invited_count,
-        coalesce(lr_smoothed.lr_smoothed, 0)::double precision as lr_smoothed
+        coalesce(reaction_stats.lr_smoothed, 0)::double precision as lr_smoothed,
+        coalesce(reaction_stats.engagement_score, 0)::double precision as engagement_score
 
     from memes
-    left join reaction_counts
-        on memes.meme_id = reaction_counts.meme_id
+    left join reaction_stats
+        on memes.meme_id = reaction_stats.meme_id
     left join raw_impressions
         on memes.meme_id = raw_impressions.meme_id
     left join invites
         on memes.meme_id = invites.meme_id
-    left join lr_smoothed
-        on memes.meme_id = lr_smoothed.meme_id
-    where memes.status = 'ok' or reaction_counts.meme_id is not null
+    where memes.status = 'ok' or reaction_stats.meme_id is not null
 
 ),
 

@@ -1,43 +1,77 @@
 {#
     A user's reactions per meme source: the personal source affinity the engines use.
     Only reacted rows count; one row per user and source the user reacted to.
+    Incremental: all rows of a user with a send rescored since the watermark are rebuilt.
 #}
 
-with reactions as (
+{{
+    config(
+        materialized='incremental',
+        unique_key='user_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "create unique index if not exists {{ this.name }}_user_source_idx"
+            ~ " on {{ this }} (user_id, meme_source_id)",
+        ],
+    )
+}}
 
-    select * from {{ ref('stg_app__user_meme_reaction') }}
+with scored_reactions as (
+
+    select * from {{ ref('int_reactions_scored') }}
 
 ),
 
-memes as (
+{% if is_incremental() %}
 
-    select * from {{ ref('stg_app__meme') }}
+changed_users as (
+
+    select distinct user_id
+
+    from scored_reactions
+    where scored_at > {{ incremental_watermark('updated_at') }}
 
 ),
+
+user_reactions as (
+
+    select scored_reactions.*
+
+    from scored_reactions
+    inner join changed_users
+        on scored_reactions.user_id = changed_users.user_id
+
+),
+
+{% else %}
+
+user_reactions as (
+
+    select * from scored_reactions
+
+),
+
+{% endif %}
 
 per_user_and_source as (
 
     select
-        reactions.user_id,
-        memes.meme_source_id,
-        count(*) filter (where reactions.is_liked)::integer as nlikes,
-        count(*) filter (where reactions.is_disliked)::integer as ndislikes
+        user_id,
+        meme_source_id,
+        count(*) filter (where is_liked)::integer as nlikes,
+        count(*) filter (where is_disliked)::integer as ndislikes,
+        max(scored_at) as updated_at
 
-    from reactions
-    inner join memes
-        on reactions.meme_id = memes.meme_id
-    where reactions.is_reacted
-    group by reactions.user_id, memes.meme_source_id
+    from user_reactions
+    where is_reacted
+    group by user_id, meme_source_id
 
 ),
 
 final as (
 
-    select
-        *,
-        {{ build_timestamp() }} as updated_at
-
-    from per_user_and_source
+    select * from per_user_and_source
 
 )
 

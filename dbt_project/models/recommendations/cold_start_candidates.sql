@@ -41,7 +41,8 @@ rated_memes as (
 
 languages as (
 
-    select language_code from rated_memes where language_code is not null
+    select language_code from rated_memes
+    where language_code is not null
     union
     select language_code from user_languages
     union

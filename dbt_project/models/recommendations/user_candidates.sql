@@ -1,30 +1,49 @@
 {#
-    The bot's per-user feed: the engines blended by the user's maturity stage.
+    The bot's per-user feed: the engines of var('blend_engines') blended by the user's maturity
+    stage (cold_start < var('maturity_growing_min_sends') sends <= growing <
+    var('maturity_mature_min_sends') <= mature) with the weights of seeds/engine_weights.csv.
 
-    - main engines (tier 1): the i-th candidate of an engine gets blend position i / weight,
-      where exploration's weight is var('exploration_share')[stage] and lr_smoothed's is the
-      rest, so exploration takes about that share of the list while both have candidates and
-      either fills the list when the other runs out;
-    - fallback (tier 2) follows every main-engine candidate: the user's languages first, then
-      other languages, so the list is never empty while an unseen servable meme exists;
-    - a meme appears once per user (the best-placed engine keeps it); rank is 1..n per user.
+    - The i-th candidate of an engine with weight w gets blend position (i - 1 + offset) / w,
+      so each engine fills weight / (sum of weights) of the list while all have candidates and
+      the others fill in when one runs out. The offset in [0, 1) is a hash of the user, the
+      engine and the user's sends: deterministic for the same data, different per user (the
+      anchor's blender used one fixed seed for everybody).
+    - The best candidate of the stage's is_first_slot engine is rank 1 (the anchor's fixed_pos).
+    - Moderators and admins: less_seen gets the weight that makes it
+      var('moderator_least_sent_share') of the list.
+    - The fallback (the user's languages, then other languages) follows every engine
+      candidate, so the list is never empty while an unsent servable meme exists.
+    - A meme appears once per user (the best-placed engine keeps it); rank is 1..n.
 #}
 
-with lr_smoothed_candidates as (
+{% set blend_engines = var('blend_engines') %}
 
-    select * from {{ ref('candidates_lr_smoothed') }}
+with
+
+{% for engine in blend_engines %}
+candidates_{{ engine }} as (
+
+    select * from {{ ref('candidates_' ~ engine) }}
 
 ),
 
-exploration_candidates as (
-
-    select * from {{ ref('candidates_exploration') }}
-
-),
+{% endfor %}
 
 fallback_candidates as (
 
     select * from {{ ref('candidates_fallback') }}
+
+),
+
+engine_weights as (
+
+    select * from {{ ref('engine_weights') }}
+
+),
+
+users as (
+
+    select * from {{ ref('stg_app__user') }}
 
 ),
 
@@ -34,65 +53,130 @@ user_stats as (
 
 ),
 
-user_stages as (
+user_profiles as (
 
     select
-        user_id,
+        user_stats.user_id,
+        user_stats.nmemes_sent,
         case
-            when nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
-            when nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
+            when user_stats.nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
+            when user_stats.nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
             else 'cold_start'
-        end as maturity_stage
+        end as maturity_stage,
+        coalesce(users.user_type in ('moderator', 'admin'), false) as is_moderator
 
     from user_stats
+    left join users
+        on user_stats.user_id = users.user_id
 
 ),
 
-user_exploration_shares as (
+stage_weights as (
 
     select
-        user_id,
-        case maturity_stage
-            {%- for stage, share in var('exploration_share').items() %}
-            when '{{ stage }}' then {{ share }}
-            {%- endfor %}
-        end::double precision as exploration_share
+        maturity_stage,
+        engine,
+        weight,
+        is_first_slot
 
-    from user_stages
+    from engine_weights
+    where weight > 0
+
+),
+
+stage_other_weights as (
+
+    select
+        maturity_stage,
+        sum(weight) filter (where engine <> 'less_seen') as other_weight
+
+    from stage_weights
+    group by maturity_stage
+
+),
+
+user_engine_weights as (
+
+    select
+        user_profiles.user_id,
+        user_profiles.nmemes_sent,
+        stage_weights.engine,
+        stage_weights.weight,
+        stage_weights.is_first_slot
+
+    from user_profiles
+    inner join stage_weights
+        on user_profiles.maturity_stage = stage_weights.maturity_stage
+    where not (user_profiles.is_moderator and stage_weights.engine = 'less_seen')
+
+    union all
+
+    select
+        user_profiles.user_id,
+        user_profiles.nmemes_sent,
+        'less_seen' as engine,
+        {{ var('moderator_least_sent_share') }}
+        / (1 - {{ var('moderator_least_sent_share') }})
+        * coalesce(stage_other_weights.other_weight, 1) as weight,
+        false as is_first_slot
+
+    from user_profiles
+    left join stage_other_weights
+        on user_profiles.maturity_stage = stage_other_weights.maturity_stage
+    where user_profiles.is_moderator
 
 ),
 
 engine_candidates as (
 
+    {% for engine in blend_engines %}
     select
-        lr_smoothed_candidates.user_id,
-        lr_smoothed_candidates.meme_id,
-        lr_smoothed_candidates.engine,
-        lr_smoothed_candidates.score,
-        1 as blend_tier,
-        lr_smoothed_candidates.engine_rank
-        / greatest(1 - coalesce(user_exploration_shares.exploration_share, 0), 1e-6)
-            as blend_position
+        user_id,
+        meme_id,
+        engine,
+        score,
+        engine_rank
 
-    from lr_smoothed_candidates
-    left join user_exploration_shares
-        on lr_smoothed_candidates.user_id = user_exploration_shares.user_id
+    from candidates_{{ engine }}
+    {% if not loop.last %}
 
     union all
 
-    select
-        exploration_candidates.user_id,
-        exploration_candidates.meme_id,
-        exploration_candidates.engine,
-        exploration_candidates.score,
-        1 as blend_tier,
-        exploration_candidates.engine_rank
-        / greatest(coalesce(user_exploration_shares.exploration_share, 0), 1e-6)
-            as blend_position
+    {% endif %}
+    {% endfor %}
 
-    from exploration_candidates
-    left join user_exploration_shares
-        on exploration_candidates.user_id = user_exploration_shares.user_id
+),
+
+blended as (
+
+    select
+        engine_candidates.user_id,
+        engine_candidates.meme_id,
+        engine_candidates.engine,
+        engine_candidates.score,
+        1 as blend_tier,
+        case
+            when user_engine_weights.is_first_slot and engine_candidates.engine_rank = 1
+                then 0
+            else
+                (
+                    engine_candidates.engine_rank - 1
+                    + {{ blend_offset(
+                        'engine_candidates.user_id',
+                        'engine_candidates.engine',
+                        'user_engine_weights.nmemes_sent',
+                    ) }}
+                )
+                / user_engine_weights.weight
+        end as blend_position,
+        user_engine_weights.is_first_slot and engine_candidates.engine_rank = 1
+            as is_first_slot
+
+    from engine_candidates
+    inner join user_engine_weights
+        on
+            engine_candidates.user_id = user_engine_weights.user_id
+            and engine_candidates.engine = user_engine_weights.engine
 
     union all
 
@@ -102,7 +186,8 @@ engine_candidates as (
         engine,
         score,
         2 as blend_tier,
-        engine_rank::double precision as blend_position
+        engine_rank::double precision as blend_position,
+        false as is_first_slot
 
     from fallback_candidates
 
@@ -114,10 +199,10 @@ deduplicated as (
         *,
         row_number() over (
             partition by user_id, meme_id
-            order by blend_tier, blend_position, engine
+            order by blend_tier, blend_position, is_first_slot desc, engine
         ) as engine_preference
 
-    from engine_candidates
+    from blended
 
 ),
 
@@ -133,6 +218,7 @@ ranked as (
             order by
                 blend_tier,
                 blend_position,
+                is_first_slot desc,
                 {{ per_user_tiebreak('user_id', 'meme_id') }}
         ) as candidate_rank
 

@@ -1,0 +1,233 @@
+{#
+    Every send (reacted or not) with the per-send values the meme formulas average:
+
+    - lr_smoothed: like_sign (+1 like, -1 dislike) minus the user's running mean of like_sign
+      to date (ordered by sent_at), counted once the user has var('min_user_reactions')
+      reactions to date (the anchor's formula, over all history);
+    - engagement: like +1; a dislike -1, but only -0.5 when it came within
+      var('engagement_fast_dislike_max_seconds') of a text-heavy meme (caption of at least
+      var('text_heavy_min_caption_chars') characters: probably "did not read"); an unreacted send
+      before the user's last reacted send is a skip (-0.3); the user's open last sends count
+      nothing. Debiased the same way as lr_smoothed.
+
+    Incremental: a build recomputes, for each user with sends or reactions since the watermark,
+    the rows from the earliest changed send (or the user's previously last reacted send, whose
+    predecessors may just have become skips) onwards; earlier rows cannot change. A late
+    reaction to an already counted send is a changed row like any other.
+#}
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['user_id', 'meme_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "create index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
+            "create index if not exists {{ this.name }}_meme_idx on {{ this }} (meme_id)",
+            "create index if not exists {{ this.name }}_scored_at_idx on {{ this }} (scored_at)",
+        ],
+    )
+}}
+
+with reactions as (
+
+    select * from {{ ref('stg_app__user_meme_reaction') }}
+
+),
+
+memes as (
+
+    select * from {{ ref('stg_app__meme') }}
+
+),
+
+{% if is_incremental() %}
+
+changed_sends as (
+
+    select
+        user_id,
+        sent_at
+
+    from reactions
+    where
+        sent_at > {{ incremental_watermark('changed_at', var('incremental_lookback_minutes')) }}
+        or reacted_at
+        > {{ incremental_watermark('changed_at', var('incremental_lookback_minutes')) }}
+
+),
+
+changed_users as (
+
+    select
+        user_id,
+        min(sent_at) as earliest_changed_sent_at
+
+    from changed_sends
+    group by user_id
+
+),
+
+previously_last_reacted as (
+
+    select
+        scored.user_id,
+        max(scored.sent_at) as last_reacted_sent_at
+
+    from {{ this }} as scored
+    inner join changed_users
+        on scored.user_id = changed_users.user_id
+    where scored.reaction_id is not null
+    group by scored.user_id
+
+),
+
+recompute_from as (
+
+    select
+        changed_users.user_id,
+        least(
+            changed_users.earliest_changed_sent_at,
+            coalesce(previously_last_reacted.last_reacted_sent_at, '-infinity'::timestamptz)
+        ) as recompute_from_sent_at
+
+    from changed_users
+    left join previously_last_reacted
+        on changed_users.user_id = previously_last_reacted.user_id
+
+),
+
+user_sends as (
+
+    select
+        reactions.*,
+        recompute_from.recompute_from_sent_at
+
+    from reactions
+    inner join recompute_from
+        on reactions.user_id = recompute_from.user_id
+
+),
+
+{% else %}
+
+user_sends as (
+
+    select
+        *,
+        '-infinity'::timestamptz as recompute_from_sent_at
+
+    from reactions
+
+),
+
+{% endif %}
+
+valued as (
+
+    select
+        user_sends.user_id,
+        user_sends.meme_id,
+        memes.meme_source_id,
+        user_sends.recommended_by,
+        user_sends.sent_at,
+        user_sends.reaction_id,
+        user_sends.reacted_at,
+        user_sends.is_liked,
+        user_sends.is_disliked,
+        user_sends.is_reacted,
+        user_sends.recompute_from_sent_at,
+        extract(epoch from user_sends.reacted_at - user_sends.sent_at)::double precision
+            as reaction_time_sec,
+        case
+            when user_sends.is_liked then 1.0
+            when user_sends.is_disliked then -1.0
+        end as like_sign,
+        coalesce(length(memes.caption), 0) >= {{ var('text_heavy_min_caption_chars') }}
+            as is_text_heavy,
+        user_sends.sent_at < max(user_sends.sent_at) filter (
+            where user_sends.is_reacted
+        ) over (partition by user_sends.user_id) as is_before_last_reaction
+
+    from user_sends
+    inner join memes
+        on user_sends.meme_id = memes.meme_id
+
+),
+
+engagement_valued as (
+
+    select
+        *,
+        case
+            when is_liked then {{ var('engagement_like_value') }}
+            when
+                is_disliked
+                and is_text_heavy
+                and reaction_time_sec
+                between {{ var('reaction_time_min_seconds') }}
+                and {{ var('engagement_fast_dislike_max_seconds') }}
+                then {{ var('engagement_fast_dislike_value') }}
+            when is_disliked then {{ var('engagement_dislike_value') }}
+            when is_before_last_reaction then {{ var('engagement_skip_value') }}
+        end::double precision as engagement_value
+
+    from valued
+
+),
+
+running as (
+
+    select
+        *,
+        avg(like_sign) over user_to_date as user_running_like_mean,
+        count(like_sign) over user_to_date as user_running_reaction_count,
+        avg(engagement_value) over user_to_date as user_running_engagement_mean,
+        count(engagement_value) over user_to_date as user_running_engagement_count
+
+    from engagement_valued
+    window user_to_date as (
+        partition by user_id
+        order by sent_at, meme_id
+        rows between unbounded preceding and current row
+    )
+
+),
+
+final as (
+
+    select
+        user_id,
+        meme_id,
+        meme_source_id,
+        recommended_by,
+        sent_at,
+        reaction_id,
+        reacted_at,
+        is_liked,
+        is_disliked,
+        is_reacted,
+        reaction_time_sec,
+        engagement_value,
+        case
+            when
+                like_sign is not null
+                and user_running_reaction_count >= {{ var('min_user_reactions') }}
+                then (like_sign - user_running_like_mean)::double precision
+        end as debiased_like,
+        case
+            when
+                engagement_value is not null
+                and user_running_engagement_count >= {{ var('min_user_reactions') }}
+                then (engagement_value - user_running_engagement_mean)::double precision
+        end as debiased_engagement,
+        greatest(sent_at, reacted_at) as changed_at,
+        {{ build_timestamp() }} as scored_at
+
+    from running
+    where sent_at >= recompute_from_sent_at
+
+)
+
+select * from final

@@ -1,0 +1,89 @@
+{#
+    Ghost users (the anchor's monitor): users created between var('ghost_users_min_age_minutes')
+    and var('ghost_users_max_age_minutes') minutes before the build who were never sent a meme.
+    Left out: users who blocked the bot, banned and waitlisted users, and users who came from a
+    blocked acquisition deep link (seeds/blocked_deep_links.csv). Older than
+    var('ghost_users_error_age_minutes') a ghost is in the error window, younger in the warn
+    window; the tests on this model warn and error on their counts.
+#}
+
+with users as (
+
+    select * from {{ ref('stg_app__user') }}
+
+),
+
+user_tg as (
+
+    select * from {{ ref('stg_app__user_tg') }}
+
+),
+
+reactions as (
+
+    select * from {{ ref('stg_app__user_meme_reaction') }}
+
+),
+
+blocked_deep_links as (
+
+    select * from {{ ref('blocked_deep_links') }}
+
+),
+
+recent_users as (
+
+    select
+        users.user_id,
+        users.created_at,
+        user_tg.deep_link,
+        extract(epoch from {{ build_timestamp() }} - users.created_at)::double precision
+            as age_sec
+
+    from users
+    left join user_tg
+        on users.user_id = user_tg.user_id
+    where
+        users.created_at
+        between {{ build_timestamp() }} - interval '1 minute' * {{ var('ghost_users_max_age_minutes') }}
+        and {{ build_timestamp() }} - interval '1 minute' * {{ var('ghost_users_min_age_minutes') }}
+        and users.user_type not in ('blocked_bot', 'banned', 'waitlist')
+        and users.blocked_bot_at is null
+
+),
+
+ghosts as (
+
+    select recent_users.*
+
+    from recent_users
+    where
+        not exists (
+            select 1 from reactions
+            where reactions.user_id = recent_users.user_id
+        )
+        and not exists (
+            select 1 from blocked_deep_links
+            where recent_users.deep_link like blocked_deep_links.deep_link_pattern
+        )
+
+),
+
+final as (
+
+    select
+        user_id,
+        created_at,
+        deep_link,
+        age_sec,
+        case
+            when age_sec > {{ var('ghost_users_error_age_minutes') }} * 60 then 'error'
+            else 'warn'
+        end as ghost_window,
+        {{ build_timestamp() }} as checked_at
+
+    from ghosts
+
+)
+
+select * from final

@@ -1,0 +1,93 @@
+{#
+    Engine 'cold_start_adapt' (the anchor's): adapts to a new user's first reactions. Over the
+    user's last var('cold_start_adapt_recent_sends') sends, each source gets +1 per like and
+    -0.5 per dislike (unlike the anchor, an unreacted send counts nothing: it may just be the
+    open last meme); memes with more than one like and at least
+    var('cold_start_adapt_min_sends') sends, ranked by lr_smoothed, are scored
+    greatest(source weight + 0.5, 0.1) x lr_smoothed.
+#}
+
+with servable_memes as (
+
+    select * from {{ ref('int_servable_memes') }}
+
+),
+
+meme_stats as (
+
+    select * from {{ ref('meme_stats') }}
+
+),
+
+scored_reactions as (
+
+    select * from {{ ref('int_reactions_scored') }}
+
+),
+
+cold_start_users as (
+
+    select * from {{ ref('user_stats') }}
+    where nmemes_sent between 1 and {{ var('maturity_growing_min_sends') }} - 1
+
+),
+
+recent_sends as (
+
+    select
+        scored_reactions.user_id,
+        scored_reactions.meme_source_id,
+        scored_reactions.is_liked,
+        scored_reactions.is_disliked,
+        row_number() over (
+            partition by scored_reactions.user_id
+            order by scored_reactions.sent_at desc, scored_reactions.meme_id desc
+        ) as recency
+
+    from scored_reactions
+    inner join cold_start_users
+        on scored_reactions.user_id = cold_start_users.user_id
+
+),
+
+user_source_weights as (
+
+    select
+        user_id,
+        meme_source_id,
+        sum(case when is_liked then 1.0 when is_disliked then -0.5 else 0 end) as source_weight
+
+    from recent_sends
+    where recency <= {{ var('cold_start_adapt_recent_sends') }}
+    group by user_id, meme_source_id
+
+),
+
+ranked_memes as (
+
+    select
+        servable_memes.meme_id,
+        servable_memes.meme_source_id,
+        servable_memes.language_code,
+        meme_stats.lr_smoothed as base_score,
+        row_number() over (
+            partition by servable_memes.language_code
+            order by meme_stats.lr_smoothed desc, servable_memes.meme_id desc
+        ) as language_position
+
+    from servable_memes
+    inner join meme_stats
+        on servable_memes.meme_id = meme_stats.meme_id
+    where
+        meme_stats.nlikes > 1
+        and meme_stats.nmemes_sent >= {{ var('cold_start_adapt_min_sends') }}
+
+),
+
+{{- engine_candidates(
+    'cold_start_adapt',
+    score_expression='greatest(coalesce(user_source_weights.source_weight, 0) + 0.5, 0.1)'
+    ~ ' * pool.base_score',
+    user_source_weights='user_source_weights',
+    max_user_sends=var('maturity_growing_min_sends'),
+) }}
