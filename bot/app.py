@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -61,6 +63,34 @@ def build_application(config: BotConfig, request: BaseRequest | None = None) -> 
     application = builder.build()
     register_handlers(application)
     return application
+
+
+@contextlib.asynccontextmanager
+async def running_in_process(
+    application: Application, *, poll: bool = False
+) -> AsyncIterator[Application]:
+    """Run the application inside the caller's event loop (the main job, tests, benchmarks).
+
+    Initialises it and opens its services (post_init); with `poll`, long-polls getUpdates and
+    processes updates until the block ends. Everything is undone on the way out.
+    """
+    await application.initialize()
+    assert application.post_init is not None
+    await application.post_init(application)
+    try:
+        if poll:
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            await application.start()
+        yield application
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
 
 
 def register_handlers(application: Application) -> None:

@@ -123,19 +123,26 @@ async def review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await mark_blocked(services.pool, decision.uploader_id)
 
 
-async def admin_statistics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/admin_stats: active users, reactions today, memes per session (admins only)."""
+async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The admin's interface language, or None after refusing anyone who is not an admin."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
-        return
-    services = services_of(context)
+        return None
     language = await user_interface_language(context, user)
-    if not await is_admin(services.pool, user.id):
+    if not await is_admin(services_of(context).pool, user.id):
         await context.bot.send_message(chat.id, text(language, "admins_only"))
+        return None
+    return language
+
+
+async def admin_statistics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/admin_stats: active users, reactions today, memes per session (admins only)."""
+    language = await _admin_language(update, context)
+    if language is None or update.effective_chat is None:
         return
-    figures = await admin_stats(services.pool)
+    figures = await admin_stats(services_of(context).pool)
     await context.bot.send_message(
-        chat.id,
+        update.effective_chat.id,
         text(
             language,
             "admin_stats",
@@ -148,14 +155,11 @@ async def admin_statistics(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/broadcast ID TEXT: send TEXT once to every reachable user (admins only)."""
+    language = await _admin_language(update, context)
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
+    if language is None or user is None or chat is None:
         return
     services = services_of(context)
-    language = await user_interface_language(context, user)
-    if not await is_admin(services.pool, user.id):
-        await context.bot.send_message(chat.id, text(language, "admins_only"))
-        return
     args = context.args or []
     if len(args) < 2 or not BROADCAST_ID.match(args[0]):
         await context.bot.send_message(chat.id, text(language, "broadcast_usage"))

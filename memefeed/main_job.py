@@ -17,7 +17,7 @@ import asyncpg
 import redis
 from pydantic import SecretStr
 
-from bot.app import BotConfig, build_application
+from bot.app import BotConfig, build_application, running_in_process
 from memefeed.graph import materialize_all
 from memefeed.migrations import upgrade_to_head
 from memefeed.sample_memes import generate_sample_memes
@@ -147,13 +147,7 @@ async def _rehearse(
         )
         people = personas(users)
         logs: list[SessionLog] = []
-        await application.initialize()
-        assert application.post_init is not None
-        await application.post_init(application)
-        try:
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=1)
-            await application.start()
+        async with running_in_process(application, poll=True):
             for round_number in range(1, rounds + 1):
                 log.info(
                     "round %d/%d: %d simulated users scroll %d memes each",
@@ -166,14 +160,6 @@ async def _rehearse(
                     emulator, people, reactions_per_session, seed=round_number
                 )
                 await _materialize(settings, f"stats and candidates after round {round_number}")
-        finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            if application.running:
-                await application.stop()
-            await application.shutdown()
-            assert application.post_shutdown is not None
-            await application.post_shutdown(application)
     return await _summarise(database_url, logs, time.monotonic() - started)
 
 

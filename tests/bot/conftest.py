@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from telegram.ext import Application
 
-from bot.app import BotConfig, build_application
+from bot.app import BotConfig, build_application, running_in_process
 from memefeed.recording_request import RecordingRequest
 
 
@@ -31,10 +31,5 @@ async def bot_app(
         ),
         request=recording_request,
     )
-    await application.initialize()
-    assert application.post_init is not None
-    await application.post_init(application)
-    yield application
-    await application.shutdown()
-    assert application.post_shutdown is not None
-    await application.post_shutdown(application)
+    async with running_in_process(application):
+        yield application

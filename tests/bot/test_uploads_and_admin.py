@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from telegram.ext import Application
 
-from bot.app import BotConfig, build_application
+from bot.app import BotConfig, build_application, running_in_process
 from bot.uploads import UPLOADS_PER_DAY
 from memefeed.recording_request import RecordingRequest
 from tests.bot.helpers import markup_of, texts_sent
@@ -38,13 +38,8 @@ async def review_bot(
         ),
         request=recording_request,
     )
-    await application.initialize()
-    assert application.post_init is not None
-    await application.post_init(application)
-    yield application
-    await application.shutdown()
-    assert application.post_shutdown is not None
-    await application.post_shutdown(application)
+    async with running_in_process(application):
+        yield application
 
 
 def _review_posts(request: RecordingRequest) -> list[dict]:

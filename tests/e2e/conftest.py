@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
 import pytest
 from telegram.ext import Application
 
-from bot.app import BotConfig, build_application
+from bot.app import BotConfig, build_application, running_in_process
 from ingestion.media import BotApiPhotoUploader
 from memefeed.sample_memes import generate_sample_memes
 from memefeed.telegram_emulator import TelegramEmulator
@@ -63,28 +64,25 @@ def e2e_bot_config(
     )
 
 
+@contextlib.asynccontextmanager
+async def polling_bot_on_emulator(
+    database_url: str, redis_url: str, *, review_chat_id: int | None = None
+) -> AsyncIterator[RunningBot]:
+    """The real bot long-polling a fresh local Bot API emulator over HTTP."""
+    emulator = TelegramEmulator(TOKEN)
+    async with emulator.serve() as urls:
+        emulator.create_chat(STORAGE_CHAT_ID, title="storage")
+        if review_chat_id is not None:
+            emulator.create_chat(review_chat_id, chat_type="supergroup", title="review")
+        config = e2e_bot_config(database_url, redis_url, urls.api_base_url, urls.file_base_url)
+        application = build_application(replace(config, review_chat_id=review_chat_id))
+        async with running_in_process(application, poll=True):
+            yield RunningBot(emulator, application, urls.api_base_url)
+
+
 @pytest.fixture
 async def polling_bot(
     clean_db: asyncpg.Pool, database_url: str, redis_url: str, redis_client
 ) -> AsyncIterator[RunningBot]:
-    """The real bot polling the local Bot API emulator over HTTP."""
-    emulator = TelegramEmulator(TOKEN)
-    async with emulator.serve() as urls:
-        emulator.create_chat(STORAGE_CHAT_ID, title="storage")
-        application = build_application(
-            e2e_bot_config(database_url, redis_url, urls.api_base_url, urls.file_base_url)
-        )
-        await application.initialize()
-        assert application.post_init is not None
-        await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        await application.start()
-        try:
-            yield RunningBot(emulator, application, urls.api_base_url)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
-            assert application.post_shutdown is not None
-            await application.post_shutdown(application)
+    async with polling_bot_on_emulator(database_url, redis_url) as running:
+        yield running

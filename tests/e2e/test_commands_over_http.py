@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from bot.app import build_application
 from memefeed.sample_memes import generate_sample_memes
 from memefeed.simulation import meme_id_of
-from memefeed.telegram_emulator import BotMessage, TelegramEmulator
-from tests.e2e.conftest import STORAGE_CHAT_ID, TOKEN, RunningBot, e2e_bot_config
+from memefeed.telegram_emulator import BotMessage
+from tests.e2e.conftest import RunningBot, polling_bot_on_emulator
 
 REVIEW_CHAT_ID = -1000000000555
 
@@ -22,26 +20,10 @@ REVIEW_CHAT_ID = -1000000000555
 async def bot_with_review_chat(
     clean_db: asyncpg.Pool, database_url: str, redis_url: str, redis_client
 ) -> AsyncIterator[RunningBot]:
-    emulator = TelegramEmulator(TOKEN)
-    async with emulator.serve() as urls:
-        emulator.create_chat(STORAGE_CHAT_ID, title="storage")
-        emulator.create_chat(REVIEW_CHAT_ID, chat_type="supergroup", title="review")
-        config = e2e_bot_config(database_url, redis_url, urls.api_base_url, urls.file_base_url)
-        application = build_application(replace(config, review_chat_id=REVIEW_CHAT_ID))
-        await application.initialize()
-        assert application.post_init is not None
-        await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        await application.start()
-        try:
-            yield RunningBot(emulator, application, urls.api_base_url)
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
-            assert application.post_shutdown is not None
-            await application.post_shutdown(application)
+    async with polling_bot_on_emulator(
+        database_url, redis_url, review_chat_id=REVIEW_CHAT_ID
+    ) as running:
+        yield running
 
 
 def has_button(prefix: str) -> Callable[[BotMessage], bool]:
