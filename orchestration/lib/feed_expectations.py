@@ -466,7 +466,9 @@ def run_feed_expectations(
 
     expectations = [e for e in FEED_EXPECTATIONS if e.gates in gated_tables]
     context = gx.get_context(mode="ephemeral", project_config=_quiet_context_config())
-    datasource = context.data_sources.add_postgres(
+    # The generic SQL source: the postgres one rejects a Unix-socket URL (no host), which the
+    # embedded PostgreSQL of the main job uses.
+    datasource = context.data_sources.add_sql(
         name="memefeed", connection_string=sqlalchemy_url(database_url)
     )
     outcomes: list[ExpectationOutcome] = []

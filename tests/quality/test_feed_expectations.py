@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import asyncpg
 import pytest
 
+from memefeed.migrations import upgrade_to_head
+from memefeed.services import create_database, embedded_postgres
 from memefeed.settings import PROJECT_ROOT
 from orchestration.lib.feed_expectations import (
     FEED_EXPECTATIONS,
@@ -237,3 +240,17 @@ async def test_a_renamed_column_fails_the_expectations_that_read_it_with_the_err
         "user_stats.sessions_within_sends",
     }
     assert all("nsessions" in (outcome.error or "") for outcome in result.failed)
+
+
+def test_the_suite_reaches_a_postgres_on_a_unix_socket(tmp_path: Path) -> None:
+    """The main job's embedded PostgreSQL has a socket URL with no host; GX must take it."""
+    with embedded_postgres(tmp_path / "pg") as server_url:
+        url = create_database(server_url, "socket_check")
+        assert "host=/" in url
+        upgrade_to_head(url)
+
+        result = run_feed_expectations(url)
+
+    # No dbt build ran, so the suite reads missing tables and fails by name instead of raising.
+    assert not result.success
+    assert "user_candidates.rank_from_one" in result.failed_names
