@@ -31,7 +31,6 @@ class Settings(BaseSettings):
     telegram_file_base_url: str = Field(
         default="https://api.telegram.org/file/bot", alias="TELEGRAM_FILE_BASE_URL"
     )
-    bot_username: str = Field(default="memefeed_bot", alias="BOT_USERNAME")
     storage_chat_id: int | None = Field(default=None, alias="STORAGE_CHAT_ID")
     admin_chat_id: int | None = Field(default=None, alias="ADMIN_CHAT_ID")
     review_chat_id: int | None = Field(default=None, alias="REVIEW_CHAT_ID")
