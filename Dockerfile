@@ -8,6 +8,7 @@ COPY bot bot
 COPY ingestion ingestion
 COPY orchestration orchestration
 COPY dbt_project dbt_project
+COPY deploy deploy
 RUN uv sync --frozen --no-dev && .venv/bin/memefeed prepare
 ENV PATH="/app/.venv/bin:$PATH"
 CMD ["memefeed", "--help"]
