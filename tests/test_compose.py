@@ -65,3 +65,12 @@ def test_a_compose_cli_accepts_the_file(tmp_path: Path) -> None:
             env_file.unlink()
     assert result.returncode == 0, result.stderr
     assert "memefeed" in result.stdout
+
+
+def test_the_image_ships_every_package_and_the_dagster_workspace() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    workspace = yaml.safe_load((PROJECT_ROOT / "deploy" / "workspace.yaml").read_text())
+
+    assert {"memefeed", "bot", "ingestion", "orchestration", "dbt_project", "deploy"} <= copied
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "orchestration.definitions"
