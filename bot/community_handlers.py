@@ -20,7 +20,7 @@ from bot.admin import (
 )
 from bot.handlers import SERVICES_KEY, BotServices, services_of, user_interface_language
 from bot.keyboards import parse_review, review_keyboard
-from bot.onboarding import mark_blocked, user_languages
+from bot.onboarding import set_blocked, user_languages
 from bot.texts import interface_language, text
 from bot.uploads import (
     UPLOADS_PER_DAY,
@@ -120,7 +120,7 @@ async def review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             await context.bot.send_message(decision.uploader_id, text(uploader_language, key))
         except Forbidden:
-            await mark_blocked(services.pool, decision.uploader_id)
+            await set_blocked(services.pool, decision.uploader_id)
 
 
 async def _admin_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -198,7 +198,7 @@ async def _deliver_broadcast(
             await application.bot.send_message(user_id, body, parse_mode=None)
             delivered += 1
         except Forbidden:
-            await mark_blocked(services.pool, user_id)
+            await set_blocked(services.pool, user_id)
         except TelegramError as error:
             log.warning("broadcast %s to %s failed: %s", broadcast_id, user_id, error)
         await asyncio.sleep(0)

@@ -11,7 +11,7 @@ from telegram.error import BadRequest, Forbidden, TimedOut
 
 from bot.feed import Feed, QueuedMeme
 from bot.keyboards import meme_caption, reaction_keyboard, retry_keyboard
-from bot.onboarding import mark_blocked
+from bot.onboarding import set_blocked
 from bot.texts import text
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Delivery:
                 return meme
             except Forbidden:
                 await self._feed.release(recipient.user_id, meme.meme_id)
-                await mark_blocked(self._pool, recipient.user_id)
+                await set_blocked(self._pool, recipient.user_id)
                 return None
             except TimedOut:
                 # The user may or may not have it; the sent row stays so it is never repeated.

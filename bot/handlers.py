@@ -22,7 +22,6 @@ from bot.keyboards import (
 from bot.onboarding import (
     TelegramProfile,
     language_signal_is_clear,
-    mark_blocked,
     onboard,
     set_blocked,
     set_languages,
@@ -283,6 +282,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log every failure; a Forbidden means the user blocked the bot."""
     if isinstance(context.error, Forbidden) and isinstance(update, Update):
         if update.effective_user is not None:
-            await mark_blocked(services_of(context).pool, update.effective_user.id)
+            await set_blocked(services_of(context).pool, update.effective_user.id)
         return
     log.error("update %r failed", update, exc_info=context.error)

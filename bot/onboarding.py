@@ -200,8 +200,11 @@ async def user_languages(pool: asyncpg.Pool, user_id: int) -> tuple[str, ...]:
     return tuple(languages)
 
 
-async def set_blocked(pool: asyncpg.Pool, user_id: int, *, blocked: bool) -> None:
-    """A my_chat_member update: the user blocked (kicked) or unblocked the bot."""
+async def set_blocked(pool: asyncpg.Pool, user_id: int, *, blocked: bool = True) -> None:
+    """The user blocked the bot (a Forbidden answer, a my_chat_member kick) or unblocked it.
+
+    The first time of a block is kept; /start clears it too (see `onboard`).
+    """
     await pool.execute(
         """
         update app."user"
@@ -210,12 +213,4 @@ async def set_blocked(pool: asyncpg.Pool, user_id: int, *, blocked: bool) -> Non
         """,
         user_id,
         blocked,
-    )
-
-
-async def mark_blocked(pool: asyncpg.Pool, user_id: int) -> None:
-    """Telegram said Forbidden: the user blocked the bot; /start clears this."""
-    await pool.execute(
-        'update app."user" set blocked_bot_at = now() where id = $1 and blocked_bot_at is null',
-        user_id,
     )
