@@ -139,18 +139,12 @@ async def onboard(
                 profile.user_id,
                 share_link.inviter_id,
             )
-        languages = await connection.fetchval(
-            """
-            select coalesce(array_agg(language_code order by created_at, language_code), '{}')
-            from app.user_language where user_id = $1
-            """,
-            profile.user_id,
-        )
+        languages = await user_languages(connection, profile.user_id)
     return OnboardedUser(
         user_id=profile.user_id,
         is_new=bool(user["is_new"]),
         user_type=user["type"],
-        languages=tuple(languages),
+        languages=languages,
         share_link=share_link,
     )
 
@@ -189,8 +183,11 @@ async def set_languages(pool: asyncpg.Pool, user_id: int, languages: list[str]) 
         )
 
 
-async def user_languages(pool: asyncpg.Pool, user_id: int) -> tuple[str, ...]:
-    languages = await pool.fetchval(
+async def user_languages(
+    database: asyncpg.Pool | asyncpg.Connection, user_id: int
+) -> tuple[str, ...]:
+    """The user's content languages in the order they were added."""
+    languages = await database.fetchval(
         """
         select coalesce(array_agg(language_code order by created_at, language_code), '{}')
         from app.user_language where user_id = $1
