@@ -26,36 +26,7 @@ with scored_reactions as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_memes as (
-
-    select distinct meme_id
-
-    from scored_reactions
-    where scored_at > {{ incremental_watermark('scored_at') }}
-
-),
-
-meme_reactions as (
-
-    select scored_reactions.*
-
-    from scored_reactions
-    inner join changed_memes
-        on scored_reactions.meme_id = changed_memes.meme_id
-
-),
-
-{% else %}
-
-meme_reactions as (
-
-    select * from scored_reactions
-
-),
-
-{% endif %}
+{{ rows_of_changed_keys('meme_reactions', 'scored_reactions', 'meme_id', 'scored_at', 'scored_at') }}
 
 per_meme as (
 

@@ -22,36 +22,7 @@ with sessionised as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_users as (
-
-    select distinct user_id
-
-    from sessionised
-    where sessionised_at > {{ incremental_watermark('sessionised_at') }}
-
-),
-
-user_reactions as (
-
-    select sessionised.*
-
-    from sessionised
-    inner join changed_users
-        on sessionised.user_id = changed_users.user_id
-
-),
-
-{% else %}
-
-user_reactions as (
-
-    select * from sessionised
-
-),
-
-{% endif %}
+{{ rows_of_changed_keys('user_reactions', 'sessionised', 'user_id', 'sessionised_at', 'sessionised_at') }}
 
 per_session as (
 

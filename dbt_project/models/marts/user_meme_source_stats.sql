@@ -23,36 +23,7 @@ with scored_reactions as (
 
 ),
 
-{% if is_incremental() %}
-
-changed_users as (
-
-    select distinct user_id
-
-    from scored_reactions
-    where scored_at > {{ incremental_watermark('updated_at') }}
-
-),
-
-user_reactions as (
-
-    select scored_reactions.*
-
-    from scored_reactions
-    inner join changed_users
-        on scored_reactions.user_id = changed_users.user_id
-
-),
-
-{% else %}
-
-user_reactions as (
-
-    select * from scored_reactions
-
-),
-
-{% endif %}
+{{ rows_of_changed_keys('user_reactions', 'scored_reactions', 'user_id', 'scored_at', 'updated_at') }}
 
 per_user_and_source as (
 
