@@ -36,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the schema migrations (a rerun changes nothing)")
     commands.add_parser("prepare", help="parse the dbt project into the manifest Dagster loads")
     commands.add_parser("materialize", help="materialise the whole asset graph once")
+    backfill = commands.add_parser(
+        "backfill",
+        help="report tables the bot writes as corrected (recorded in the Dagster instance of "
+        "DAGSTER_HOME), so the stats, candidates and queues below them are rebuilt",
+    )
+    backfill.add_argument(
+        "tables",
+        nargs="+",
+        help="reactions, users, languages, deep_links, sources, or an app table name",
+    )
+    backfill.add_argument("--note", help="why, recorded with the event (shown in the UI)")
     bot = commands.add_parser("bot", help="run the Telegram bot")
     bot.add_argument("--webhook", action="store_true", help="webhook mode under ASGI (uvicorn)")
 
@@ -69,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
         materialize_all()
         return 0
+    if args.command == "backfill":
+        return report_backfill(args.tables, args.note)
     if args.command == "bot":
         from bot.runner import run_bot
 
@@ -86,6 +99,24 @@ def prepare_dbt_manifest() -> int:
         [dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--quiet"], env=env, check=False
     )
     return completed.returncode
+
+
+def report_backfill(tables: list[str], note: str | None) -> int:
+    from dagster import DagsterInstance
+
+    from orchestration.lib.corrections import report_corrected
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise SystemExit("DAGSTER_HOME is not set: the corrections go to that Dagster instance")
+    with DagsterInstance.get() as instance:
+        try:
+            keys = report_corrected(instance, tables, note)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+    for key in keys:
+        print(f"reported {key.to_user_string()} as corrected")
+    print("the feed_automation sensor rebuilds everything below it on its next tick")
+    return 0
 
 
 def _required_database_url() -> str:

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     queue_refill_threshold: int = Field(default=8, alias="QUEUE_REFILL_THRESHOLD")
     queue_refill_batch: int = Field(default=20, alias="QUEUE_REFILL_BATCH")
 
+    # Orchestration: refresh the stats and candidates early once this many reactions arrived
+    # since the last refresh; warn when a candidate table is older than this many minutes.
+    feed_refresh_min_new_reactions: int = Field(
+        default=200, alias="FEED_REFRESH_MIN_NEW_REACTIONS"
+    )
+    candidates_max_age_minutes: int = Field(default=30, alias="CANDIDATES_MAX_AGE_MINUTES")
+    # Alerts to ADMIN_CHAT_ID: the same alert is sent at most once per this many minutes.
+    alert_cooldown_minutes: int = Field(default=60, alias="ALERT_COOLDOWN_MINUTES")
+    # Links in alerts point here (the Dagster UI as ops reach it), if set.
+    dagster_ui_url: str | None = Field(default=None, alias="DAGSTER_UI_URL")
+
     @property
     def uses_embedded_services(self) -> bool:
         return self.database_url is None or self.redis_url is None

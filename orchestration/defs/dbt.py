@@ -2,14 +2,17 @@
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation.
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext
+import psycopg2
+from dagster import AssetExecutionContext, AssetMaterialization, Output
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from memefeed.db_urls import plain_postgres_url
 from memefeed.dbt_env import dbt_env
 from orchestration.defs.resources import MemefeedResource
+from orchestration.lib.db import stored_row_count
 from orchestration.lib.dbt_project import memefeed_dbt_project
 from orchestration.lib.translator import MemefeedDbtTranslator
 
@@ -22,7 +25,43 @@ from orchestration.lib.translator import MemefeedDbtTranslator
 def memefeed_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, memefeed: MemefeedResource
 ) -> Iterator[Any]:
-    """`dbt build`: models, then their tests, which gate everything downstream."""
+    """`dbt build`: models, then their tests, which gate everything downstream.
+
+    Each materialisation carries dbt's execution time ("Execution Duration") and, for tables,
+    the row count (`dagster/row_count`, counted as soon as dbt reports the model built).
+    """
     # dbt's profile reads the connection from the environment of the dbt subprocess.
     os.environ.update(dbt_env(memefeed.database_url))
-    yield from dbt.cli(["build"], context=context).stream()
+    events = dbt.cli(["build"], context=context).stream()
+    yield from with_row_counts(context, events, memefeed.database_url)
+
+
+def with_row_counts(
+    context: AssetExecutionContext, events: Iterable[Any], database_url: str
+) -> Iterator[Any]:
+    """Each table model's materialisation with its row count (`dagster/row_count`).
+
+    dagster-dbt's own `fetch_row_counts()` names the relation with the database the manifest was
+    parsed against, which is not the one a run writes to once the manifest is shipped; here the
+    relation is the asset key (`<schema>/<name>`) in the run's own database. Views are skipped.
+    """
+    connection = psycopg2.connect(plain_postgres_url(database_url))
+    connection.autocommit = True
+    try:
+        for event in events:
+            if isinstance(event, Output | AssetMaterialization):
+                key = (
+                    event.asset_key
+                    if isinstance(event, AssetMaterialization)
+                    else context.asset_key_for_output(event.output_name)
+                )
+                try:
+                    count = stored_row_count(connection, *key.path[-2:])
+                except psycopg2.Error as error:
+                    context.log.warning("no row count for %s: %s", key.to_user_string(), error)
+                    count = None
+                if count is not None:
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": count})
+            yield event
+    finally:
+        connection.close()

@@ -5,7 +5,10 @@ source posts to the candidate tables.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation.
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -20,6 +23,8 @@ from ingestion.local_folder import ingest_local_folder
 from ingestion.media import BotApiPhotoUploader, process_created_memes
 from ingestion.telegram_channel import ingest_telegram_channel
 from orchestration.defs.resources import MemefeedResource
+from orchestration.lib.automation import propagate_updates
+from orchestration.lib.db import row_count
 from orchestration.lib.translator import OWNER
 
 INGESTION = "ingestion"
@@ -40,6 +45,20 @@ BOT_TABLES = {
     "user_meme_reaction": "One row per meme sent to a user; the like or dislike when it comes.",
     "user_deep_link_log": "Every /start payload (share links, campaigns).",
 }
+
+
+def table_metadata(
+    memefeed: MemefeedResource, table: str, started: float, **metadata: Any
+) -> Mapping[str, Any]:
+    """What every ingestion asset reports: the table's rows now and the seconds it took."""
+    return {
+        **metadata,
+        # The key Dagster's UI shows as the table's row count.
+        "dagster/row_count": MetadataValue.int(row_count(memefeed.database_url, "app", table)),
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
+
+
 bot_tables = [
     AssetSpec(
         key=AssetKey(["app", table]),
@@ -63,18 +82,24 @@ bot_tables = [
 def meme_raw_local(
     context: AssetExecutionContext, memefeed: MemefeedResource
 ) -> MaterializeResult:
+    started = time.monotonic()
     if not memefeed.local_memes_dir:
         context.log.info("LOCAL_MEMES_DIR is not set: no local folder to ingest")
-        return MaterializeResult(metadata={"new_memes": 0})
+        return MaterializeResult(
+            metadata=table_metadata(memefeed, "meme_raw_local", started, new_memes=0)
+        )
     result = ingest_local_folder(
         memefeed.database_url, Path(memefeed.local_memes_dir), memefeed.local_memes_language
     )
     return MaterializeResult(
-        metadata={
-            "images_seen": result.seen,
-            "new_raw_rows": result.new_raw_rows,
-            "new_memes": result.new_memes,
-        }
+        metadata=table_metadata(
+            memefeed,
+            "meme_raw_local",
+            started,
+            images_seen=result.seen,
+            new_raw_rows=result.new_raw_rows,
+            new_memes=result.new_memes,
+        )
     )
 
 
@@ -89,6 +114,7 @@ def meme_raw_local(
 def meme_raw_telegram(
     context: AssetExecutionContext, memefeed: MemefeedResource
 ) -> MaterializeResult:
+    started = time.monotonic()
     new_posts = new_memes = 0
     for channel in memefeed.telegram_channels:
         result = ingest_telegram_channel(memefeed.database_url, channel)
@@ -98,11 +124,14 @@ def meme_raw_telegram(
         new_posts += result.new_raw_posts
         new_memes += result.new_memes
     return MaterializeResult(
-        metadata={
-            "channels": len(memefeed.telegram_channels),
-            "new_raw_posts": new_posts,
-            "new_memes": new_memes,
-        }
+        metadata=table_metadata(
+            memefeed,
+            "meme_raw_telegram",
+            started,
+            channels=len(memefeed.telegram_channels),
+            new_raw_posts=new_posts,
+            new_memes=new_memes,
+        )
     )
 
 
@@ -112,12 +141,14 @@ def meme_raw_telegram(
     deps=[AssetKey(["app", "meme_raw_local"]), AssetKey(["app", "meme_raw_telegram"])],
     owners=[OWNER],
     kinds={"python", "postgres", "telegram"},
+    automation_condition=propagate_updates(),
     description=(
         "Memes ready for the feed: downloaded, validated, deduplicated, watermarked and "
         "uploaded to the storage chat for a telegram_file_id."
     ),
 )
 def meme(context: AssetExecutionContext, memefeed: MemefeedResource) -> MaterializeResult:
+    started = time.monotonic()
     if memefeed.telegram_bot_token is None or memefeed.storage_chat_id is None:
         raise RuntimeError("TELEGRAM_BOT_TOKEN and STORAGE_CHAT_ID are needed to upload memes")
     with BotApiPhotoUploader(
@@ -128,8 +159,8 @@ def meme(context: AssetExecutionContext, memefeed: MemefeedResource) -> Material
         )
     counts = dict(result.status_counts)
     context.log.info("media pipeline: %s", counts)
-    metadata: dict[str, object] = {f"status_{status}": n for status, n in counts.items()}
+    metadata: dict[str, Any] = {f"status_{status}": n for status, n in counts.items()}
     metadata["status_counts"] = MetadataValue.json(counts)
     if result.stopped_reason:
         metadata["stopped_reason"] = result.stopped_reason
-    return MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
+    return MaterializeResult(metadata=table_metadata(memefeed, "meme", started, **metadata))

@@ -2,11 +2,13 @@
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation.
 import asyncio
+import time
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from bot.serving import prewarm_recent_queues
 from orchestration.defs.resources import MemefeedResource
+from orchestration.lib.automation import propagate_updates
 from orchestration.lib.translator import OWNER
 
 USER_CANDIDATES = AssetKey(["recommendations", "user_candidates"])
@@ -19,6 +21,7 @@ COLD_START_CANDIDATES = AssetKey(["recommendations", "cold_start_candidates"])
     deps=[USER_CANDIDATES, COLD_START_CANDIDATES],
     owners=[OWNER],
     kinds={"python", "redis"},
+    automation_condition=propagate_updates(),
     description=(
         "Per-user Redis queues of recently active users, rebuilt from the newest candidates so "
         "a build or backfill reaches people on their next tap."
@@ -28,6 +31,13 @@ def feed_queues(context: AssetExecutionContext, memefeed: MemefeedResource) -> M
     if memefeed.redis_url is None:
         context.log.warning("REDIS_URL is not set: no queues to pre-warm")
         return MaterializeResult(metadata={"users": 0, "memes_queued": 0})
+    started = time.monotonic()
     result = asyncio.run(prewarm_recent_queues(memefeed.database_url, memefeed.redis_url))
     context.log.info("pre-warmed %d queues with %d memes", result.users, result.memes_queued)
-    return MaterializeResult(metadata={"users": result.users, "memes_queued": result.memes_queued})
+    return MaterializeResult(
+        metadata={
+            "users": result.users,
+            "memes_queued": result.memes_queued,
+            "duration_seconds": round(time.monotonic() - started, 3),
+        }
+    )
