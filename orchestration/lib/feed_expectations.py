@@ -345,6 +345,12 @@ FEED_EXPECTATIONS: tuple[FeedExpectation, ...] = (
         _gx("ExpectColumnValuesToNotBeNull", column="telegram_file_id"),
     ),
     FeedExpectation(
+        # app.meme accepts '' where only null is forbidden, and Telegram rejects it on send
+        "user_candidate_memes.telegram_file_id_not_empty",
+        USER_CANDIDATE_MEMES_DATA,
+        _gx("ExpectColumnValueLengthsToBeBetween", column="telegram_file_id", min_value=1),
+    ),
+    FeedExpectation(
         "user_candidate_memes.status_ok",
         USER_CANDIDATE_MEMES_DATA,
         # value_set ignores nulls; the left join's missing meme shows in the file-id check
@@ -386,6 +392,11 @@ FEED_EXPECTATIONS: tuple[FeedExpectation, ...] = (
         "cold_start_candidate_memes.telegram_file_id_not_null",
         COLD_START_CANDIDATE_MEMES_DATA,
         _gx("ExpectColumnValuesToNotBeNull", column="telegram_file_id"),
+    ),
+    FeedExpectation(
+        "cold_start_candidate_memes.telegram_file_id_not_empty",
+        COLD_START_CANDIDATE_MEMES_DATA,
+        _gx("ExpectColumnValueLengthsToBeBetween", column="telegram_file_id", min_value=1),
     ),
     FeedExpectation(
         "cold_start_candidate_memes.status_ok",

@@ -149,6 +149,25 @@ async def test_a_candidate_meme_that_lost_its_file_id_fails_the_file_id_and_stat
     assert file_ids.observed_value == len(built_feed.users)
 
 
+async def test_a_candidate_meme_with_an_empty_file_id_fails_only_the_not_empty_checks(
+    built_feed: FeedDataset, database_url: str, corrupted: Corruption
+) -> None:
+    # the table's constraint forbids only null for an 'ok' meme; '' would go out to Telegram
+    damage = f"update app.meme set telegram_file_id = '' where id = {UNSENT_MEME}"
+    repair = (
+        f"update app.meme set telegram_file_id = 'file-{UNSENT_MEME}' where id = {UNSENT_MEME}"
+    )
+    async with corrupted(damage, repair):
+        result = run_feed_expectations(database_url)
+
+    assert set(result.failed_names) == {
+        "user_candidate_memes.telegram_file_id_not_empty",
+        "cold_start_candidate_memes.telegram_file_id_not_empty",
+    }
+    empty = {o.name: o for o in result.failed}["user_candidate_memes.telegram_file_id_not_empty"]
+    assert empty.observed_value == len(built_feed.users)
+
+
 async def test_a_candidate_meme_taken_off_ok_fails_only_the_status_checks(
     built_feed: FeedDataset, database_url: str, corrupted: Corruption
 ) -> None:
