@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from memefeed.settings import DBT_PROJECT_DIR, libpq_parts
 
+# Per sort or hash node of a dbt query, with the profile's 4 threads: a few hundred MB at most.
+DBT_WORK_MEM = "64MB"
+
 
 def dbt_env(database_url: str) -> dict[str, str]:
     parts = libpq_parts(database_url)
@@ -14,4 +17,9 @@ def dbt_env(database_url: str) -> dict[str, str]:
         "MEMEFEED_PG_PASSWORD": parts["password"],
         "MEMEFEED_PG_DBNAME": parts["dbname"],
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        # libpq applies these to every connection dbt opens (its profile has no session
+        # settings). JIT compiles for seconds on plans whose row estimates are far off, as
+        # with generate_series over per-user lengths, and the per-user sorts and hashes of the
+        # candidate models spill to disk with the default 4 MB.
+        "PGOPTIONS": f"-c jit=off -c work_mem={DBT_WORK_MEM}",
     }

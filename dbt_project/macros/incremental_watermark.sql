@@ -5,15 +5,27 @@
 #}
 {% macro incremental_watermark(column, lookback_minutes=0) -%}
     {%- if execute and is_incremental() -%}
-        {%- set query -%}
-            select coalesce(
-                max({{ column }}) - interval '1 minute' * {{ lookback_minutes }},
-                '-infinity'::timestamptz
-            )::text
-            from {{ this }}
+        {{ max_timestamp_literal(this, column, lookback_minutes) }}
+    {%- else -%}
+        '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    The same watermark for a model whose every build stamps the rows it writes
+    (`stamp_column`) and writes the newest source rows: max(column) over the rows of the latest
+    build only, which an index on the stamp finds without reading the whole table.
+#}
+{% macro latest_build_watermark(column, stamp_column, lookback_minutes=0) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set latest_build -%}
+            (
+                select {{ column }} from {{ this }}
+                where {{ stamp_column }} = (select max({{ stamp_column }}) from {{ this }})
+            ) as latest_build
         {%- endset -%}
-        {%- set watermark = run_query(query).columns[0].values()[0] -%}
-        '{{ watermark }}'::timestamptz
+        {{ max_timestamp_literal(latest_build, column, lookback_minutes) }}
     {%- else -%}
         '-infinity'::timestamptz
     {%- endif -%}

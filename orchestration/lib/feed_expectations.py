@@ -163,9 +163,13 @@ ACTIVE_USER_CANDIDATE_COUNTS_DATA = CheckedData(
             select sends_before_build.user_id
             from sends_before_build
             cross join build
+            inner join app."user" as users
+                on sends_before_build.user_id = users.id
             where
                 coalesce(sends_before_build.reacted_at, sends_before_build.sent_at)
                 >= build.built_at - interval '{ACTIVE_USER_WINDOW_DAYS} days'
+                -- nothing is sent to a user who blocked the bot, so no list is made
+                and users.blocked_bot_at is null
             group by sends_before_build.user_id
         ),
         servable_memes as (

@@ -50,8 +50,8 @@ def _comparable(value: object) -> object:
 async def incremental_and_full(
     db_pool: asyncpg.Pool, run_dbt: RunDbt
 ) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, list[tuple[object, ...]]]]:
-    """Build, add sends and reactions (one a late reaction), build incrementally, snapshot,
-    then full-refresh and snapshot again."""
+    """Build, add sends and reactions (a late reaction, a re-made one), build incrementally,
+    snapshot, then full-refresh and snapshot again."""
     now = datetime.now(UTC)
     await load_feed(db_pool, FeedDataset.build(now))
     first = build_from_scratch(run_dbt, *MODELS_ONLY)
@@ -66,6 +66,18 @@ async def incremental_and_full(
         rater,
         UNREACTED_MEME,
         later,
+    )
+    # a reaction re-made later (the bot stamps every tap): its old place in the user's first
+    # session empties, so sessions before the new reactions change too
+    await db_pool.execute(
+        "update app.user_meme_reaction set reaction_id = 3 - reaction_id, reacted_at = $2"
+        " where (user_id, meme_id) = ("
+        "   select user_id, meme_id from app.user_meme_reaction"
+        "   where user_id = $1 and reaction_id is not null and meme_id <> $3"
+        "   order by reacted_at limit 1)",
+        RATERS[1],
+        later + timedelta(seconds=40),
+        UNREACTED_MEME,
     )
     new_sends = [
         (rater, 16, later + timedelta(seconds=20), 2, later + timedelta(seconds=25)),

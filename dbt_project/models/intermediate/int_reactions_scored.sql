@@ -12,8 +12,10 @@
 
     Incremental: a build recomputes, for each user with sends or reactions since the watermark,
     the rows from the earliest changed send (or the user's previously last reacted send, whose
-    predecessors may just have become skips) onwards; earlier rows cannot change. A late
-    reaction to an already counted send is a changed row like any other.
+    predecessors may just have become skips) onwards; earlier rows cannot change. The running
+    sums and counts are stored per row, so the recomputed rows carry on from the last row
+    before them instead of re-reading the user's history. A late reaction to an already counted
+    send is a changed row like any other.
 #}
 
 {{
@@ -23,7 +25,8 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
+            "create index if not exists {{ this.name }}_user_sent_idx"
+            ~ " on {{ this }} (user_id, sent_at)",
             "create index if not exists {{ this.name }}_meme_idx on {{ this }} (meme_id)",
             "create index if not exists {{ this.name }}_scored_at_idx on {{ this }} (scored_at)",
         ],
@@ -50,11 +53,11 @@ changed_sends as (
         user_id,
         sent_at
 
+    {%- set watermark = latest_build_watermark(
+        'changed_at', 'scored_at', var('incremental_lookback_minutes')
+    ) %}
     from reactions
-    where
-        sent_at > {{ incremental_watermark('changed_at', var('incremental_lookback_minutes')) }}
-        or reacted_at
-        > {{ incremental_watermark('changed_at', var('incremental_lookback_minutes')) }}
+    where sent_at > {{ watermark }} or reacted_at > {{ watermark }}
 
 ),
 
@@ -72,14 +75,18 @@ changed_users as (
 previously_last_reacted as (
 
     select
-        scored.user_id,
-        max(scored.sent_at) as last_reacted_sent_at
+        changed_users.user_id,
+        last_reacted.sent_at as last_reacted_sent_at
 
-    from {{ this }} as scored
-    inner join changed_users
-        on scored.user_id = changed_users.user_id
-    where scored.reaction_id is not null
-    group by scored.user_id
+    from changed_users
+    inner join lateral (
+        select scored.sent_at
+
+        from {{ this }} as scored
+        where scored.user_id = changed_users.user_id and scored.reaction_id is not null
+        order by scored.sent_at desc
+        limit 1
+    ) as last_reacted on true
 
 ),
 
@@ -98,15 +105,50 @@ recompute_from as (
 
 ),
 
+-- the running sums and counts of the last row that is kept
+prefix_state as (
+
+    select
+        recompute_from.user_id,
+        recompute_from.recompute_from_sent_at,
+        coalesce(last_kept.user_running_like_sum, 0) as prefix_like_sum,
+        coalesce(last_kept.user_running_reaction_count, 0) as prefix_reaction_count,
+        coalesce(last_kept.user_running_engagement_sum, 0) as prefix_engagement_sum,
+        coalesce(last_kept.user_running_engagement_count, 0) as prefix_engagement_count
+
+    from recompute_from
+    left join lateral (
+        select
+            scored.user_running_like_sum,
+            scored.user_running_reaction_count,
+            scored.user_running_engagement_sum,
+            scored.user_running_engagement_count
+
+        from {{ this }} as scored
+        where
+            scored.user_id = recompute_from.user_id
+            and scored.sent_at < recompute_from.recompute_from_sent_at
+        order by scored.sent_at desc, scored.meme_id desc
+        limit 1
+    ) as last_kept on true
+
+),
+
 user_sends as (
 
     select
         reactions.*,
-        recompute_from.recompute_from_sent_at
+        prefix_state.recompute_from_sent_at,
+        prefix_state.prefix_like_sum,
+        prefix_state.prefix_reaction_count,
+        prefix_state.prefix_engagement_sum,
+        prefix_state.prefix_engagement_count
 
     from reactions
-    inner join recompute_from
-        on reactions.user_id = recompute_from.user_id
+    inner join prefix_state
+        on
+            reactions.user_id = prefix_state.user_id
+            and reactions.sent_at >= prefix_state.recompute_from_sent_at
 
 ),
 
@@ -116,7 +158,11 @@ user_sends as (
 
     select
         *,
-        '-infinity'::timestamptz as recompute_from_sent_at
+        '-infinity'::timestamptz as recompute_from_sent_at,
+        0 as prefix_like_sum,
+        0 as prefix_reaction_count,
+        0::double precision as prefix_engagement_sum,
+        0 as prefix_engagement_count
 
     from reactions
 
@@ -138,6 +184,10 @@ valued as (
         user_sends.is_disliked,
         user_sends.is_reacted,
         user_sends.recompute_from_sent_at,
+        user_sends.prefix_like_sum,
+        user_sends.prefix_reaction_count,
+        user_sends.prefix_engagement_sum,
+        user_sends.prefix_engagement_count,
         extract(epoch from user_sends.reacted_at - user_sends.sent_at)::double precision
             as reaction_time_sec,
         case
@@ -177,14 +227,18 @@ engagement_valued as (
 
 ),
 
-running as (
+running_sums as (
 
     select
         *,
-        avg(like_sign) over user_to_date as user_running_like_mean,
-        count(like_sign) over user_to_date as user_running_reaction_count,
-        avg(engagement_value) over user_to_date as user_running_engagement_mean,
-        count(engagement_value) over user_to_date as user_running_engagement_count
+        prefix_like_sum + coalesce(sum(like_sign) over user_to_date, 0)
+            as user_running_like_sum,
+        prefix_reaction_count + count(like_sign) over user_to_date
+            as user_running_reaction_count,
+        prefix_engagement_sum + coalesce(sum(engagement_value) over user_to_date, 0)
+            as user_running_engagement_sum,
+        prefix_engagement_count + count(engagement_value) over user_to_date
+            as user_running_engagement_count
 
     from engagement_valued
     window user_to_date as (
@@ -192,6 +246,18 @@ running as (
         order by sent_at, meme_id
         rows between unbounded preceding and current row
     )
+
+),
+
+running as (
+
+    select
+        *,
+        user_running_like_sum / nullif(user_running_reaction_count, 0) as user_running_like_mean,
+        user_running_engagement_sum / nullif(user_running_engagement_count, 0)
+            as user_running_engagement_mean
+
+    from running_sums
 
 ),
 
@@ -222,6 +288,10 @@ final as (
                 and user_running_engagement_count >= {{ var('min_user_reactions') }}
                 then (engagement_value - user_running_engagement_mean)::double precision
         end as debiased_engagement,
+        user_running_like_sum::integer as user_running_like_sum,
+        user_running_reaction_count::integer as user_running_reaction_count,
+        user_running_engagement_sum::double precision as user_running_engagement_sum,
+        user_running_engagement_count::integer as user_running_engagement_count,
         greatest(sent_at, reacted_at) as changed_at,
         {{ build_timestamp() }} as scored_at
 

@@ -3,18 +3,25 @@
     and whenever the gap since the previous reaction (by reacted_at) is at least
     var('session_gap_minutes'). Unreacted sends are not part of any session.
 
-    Incremental: every reacted row of a user with a reaction since the watermark is
-    recomputed (a user's sessions are numbered from the first).
+    Incremental, per user from a resume point: for each user with a reaction since the
+    watermark, the earliest changed moment is the earliest new reacted_at or the previous
+    reacted_at of a changed row (a reaction re-made later leaves its old place). Sessions that
+    ended before it cannot change, so the rows from the start of the session holding the user's
+    last reaction before that moment are recomputed, numbered on from the sessions before it;
+    the reaction before that start gives the first recomputed row its gap. Work follows the new
+    reactions, not the user's history. A recomputed session is always recomputed whole, so all
+    rows of a session share sessionised_at (fct_sessions relies on that).
 #}
 
 {{
     config(
         materialized='incremental',
-        unique_key='user_id',
+        unique_key=['user_id', 'meme_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
+            "create index if not exists {{ this.name }}_user_reacted_idx"
+            ~ " on {{ this }} (user_id, reacted_at)",
             "create index if not exists {{ this.name }}_sessionised_at_idx"
             ~ " on {{ this }} (sessionised_at)",
         ],
@@ -29,24 +36,82 @@ with reactions as (
 
 {% if is_incremental() %}
 
-changed_users as (
+changed_reactions as (
 
-    select distinct user_id
+    select
+        user_id,
+        meme_id,
+        reacted_at
 
     from reactions
     where
-        reacted_at
-        > {{ incremental_watermark('last_reacted_at', var('incremental_lookback_minutes')) }}
+        reacted_at > {{ latest_build_watermark(
+            'reacted_at', 'sessionised_at', var('incremental_lookback_minutes')
+        ) }}
+
+),
+
+changed_users as (
+
+    select
+        changed_reactions.user_id,
+        min(least(changed_reactions.reacted_at, previous.reacted_at)) as earliest_changed_at
+
+    from changed_reactions
+    left join {{ this }} as previous
+        on
+            changed_reactions.user_id = previous.user_id
+            and changed_reactions.meme_id = previous.meme_id
+    group by changed_reactions.user_id
+
+),
+
+resume_points as (
+
+    select
+        changed_users.user_id,
+        coalesce(last_before.session_started_at, '-infinity'::timestamptz) as resume_at,
+        coalesce(last_before.session_number - 1, 0) as sessions_before,
+        before_resume.reacted_at as reacted_before_resume_at
+
+    from changed_users
+    left join lateral (
+        select
+            previous.session_started_at,
+            previous.session_number
+
+        from {{ this }} as previous
+        where
+            previous.user_id = changed_users.user_id
+            and previous.reacted_at < changed_users.earliest_changed_at
+        order by previous.reacted_at desc, previous.meme_id desc
+        limit 1
+    ) as last_before on true
+    left join lateral (
+        select previous.reacted_at
+
+        from {{ this }} as previous
+        where
+            previous.user_id = changed_users.user_id
+            and previous.reacted_at < last_before.session_started_at
+        order by previous.reacted_at desc, previous.meme_id desc
+        limit 1
+    ) as before_resume on true
 
 ),
 
 user_reactions as (
 
-    select reactions.*
+    select
+        reactions.*,
+        resume_points.sessions_before,
+        resume_points.reacted_before_resume_at
 
     from reactions
-    inner join changed_users
-        on reactions.user_id = changed_users.user_id
+    inner join resume_points
+        on
+            reactions.user_id = resume_points.user_id
+            and reactions.reacted_at >= resume_points.resume_at
 
 ),
 
@@ -54,7 +119,12 @@ user_reactions as (
 
 user_reactions as (
 
-    select * from reactions
+    select
+        *,
+        0 as sessions_before,
+        null::timestamptz as reacted_before_resume_at
+
+    from reactions
 
 ),
 
@@ -70,6 +140,8 @@ reacted as (
         is_liked,
         sent_at,
         reacted_at,
+        sessions_before,
+        reacted_before_resume_at,
         extract(epoch from reacted_at - sent_at)::double precision as reaction_time_sec
 
     from user_reactions
@@ -82,8 +154,9 @@ with_gaps as (
     select
         *,
         extract(
-            epoch from reacted_at - lag(reacted_at) over (
-                partition by user_id order by reacted_at, meme_id
+            epoch from reacted_at - coalesce(
+                lag(reacted_at) over (partition by user_id order by reacted_at, meme_id),
+                reacted_before_resume_at
             )
         )::double precision as sec_since_previous_reaction
 
@@ -107,7 +180,7 @@ numbered as (
 
     select
         *,
-        sum(case when is_session_start then 1 else 0 end) over (
+        sessions_before + sum(case when is_session_start then 1 else 0 end) over (
             partition by user_id
             order by reacted_at, meme_id
             rows between unbounded preceding and current row
@@ -142,7 +215,6 @@ final as (
         reacted_at,
         reaction_time_sec,
         sec_since_previous_reaction,
-        max(reacted_at) over (partition by user_id) as last_reacted_at,
         {{ build_timestamp() }} as sessionised_at
 
     from numbered

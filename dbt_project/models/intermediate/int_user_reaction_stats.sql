@@ -67,7 +67,8 @@ send_counts as (
         scored_reactions.user_id,
         count(*) filter (where scored_reactions.is_liked) as nlikes,
         count(*) filter (where scored_reactions.is_disliked) as ndislikes,
-        count(*) as nmemes_sent
+        count(*) as nmemes_sent,
+        max(scored_reactions.sent_at) as last_sent_at
 
     from scored_reactions
     inner join changed_users
@@ -114,6 +115,7 @@ final as (
         send_counts.nlikes::integer as nlikes,
         send_counts.ndislikes::integer as ndislikes,
         send_counts.nmemes_sent::integer as nmemes_sent,
+        send_counts.last_sent_at,
         coalesce(session_summary.nsessions, 0)::integer as nsessions,
         coalesce(session_summary.median_session_length, 0)::double precision
             as median_session_length,

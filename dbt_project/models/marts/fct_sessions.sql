@@ -1,17 +1,34 @@
 {#
     One row per session (a run of a user's reactions with gaps under
-    var('session_gap_minutes')): the north star's unit. Incremental: every session of a user
-    whose reactions were re-sessionised since the watermark is rebuilt.
+    var('session_gap_minutes')): the north star's unit. Incremental: int_reactions_sessionised
+    recomputes whole sessions from a resume point per user, so the sessions with rows newer
+    than the watermark are rebuilt, and the user's sessions from the first rebuilt number on
+    are deleted first (a re-made reaction can merge or split sessions, so numbers may shift).
 #}
 
 {{
     config(
         materialized='incremental',
-        unique_key='user_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         on_schema_change='fail',
+        pre_hook=[
+            "{% if is_incremental() %}
+            delete from {{ this }} as sessions
+            using (
+                select user_id, min(session_number) as first_rebuilt_session_number
+                from {{ ref('int_reactions_sessionised') }}
+                where sessionised_at > {{ incremental_watermark('sessionised_at') }}
+                group by user_id
+            ) as rebuilt
+            where
+                sessions.user_id = rebuilt.user_id
+                and sessions.session_number >= rebuilt.first_rebuilt_session_number
+            {% endif %}",
+        ],
         post_hook=[
             "create index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
+            "create index if not exists {{ this.name }}_sessionised_at_idx"
+            ~ " on {{ this }} (sessionised_at)",
         ],
     )
 }}
@@ -22,7 +39,14 @@ with sessionised as (
 
 ),
 
-{{ rows_of_changed_keys('user_reactions', 'sessionised', 'user_id', 'sessionised_at', 'sessionised_at') }}
+user_reactions as (
+
+    select * from sessionised
+    {%- if is_incremental() %}
+    where sessionised_at > {{ incremental_watermark('sessionised_at') }}
+    {%- endif %}
+
+),
 
 per_session as (
 

@@ -41,6 +41,7 @@ final as (
         coalesce(reaction_stats.active_days_count, 0)::integer as active_days_count,
         reaction_stats.first_reaction_at,
         reaction_stats.last_reaction_at,
+        reaction_stats.last_sent_at,
         coalesce(invites.invited_users, 0)::integer as invited_users,
         {{ build_timestamp() }} as updated_at
 

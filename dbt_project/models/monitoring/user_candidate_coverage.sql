@@ -1,13 +1,14 @@
 {#
     Whether each user's prepared feed covers what the user could still be sent: a user is
     starved when user_candidates has no row for them although unsent servable memes exist,
-    the "memes ended" screen the design forbids. Users created after the build started are
-    left out (user_candidates could not know them; cold_start_candidates serves them).
+    the "memes ended" screen the design forbids. Checks the users whose list this build made
+    (int_candidate_users.needs_build): the others' lists are as checked when they were made.
 #}
 
 with users as (
 
-    select * from {{ ref('stg_app__user') }}
+    select * from {{ ref('int_candidate_users') }}
+    where needs_build
 
 ),
 
@@ -73,6 +74,8 @@ sent_servable as (
         count(user_languages.user_id) as count_sent_in_user_languages
 
     from reactions
+    inner join users
+        on reactions.user_id = users.user_id
     inner join servable_memes
         on reactions.meme_id = servable_memes.meme_id
     left join user_languages
@@ -118,7 +121,6 @@ joined as (
         on users.user_id = servable_in_user_languages.user_id
     left join sent_servable
         on users.user_id = sent_servable.user_id
-    where users.created_at <= {{ build_timestamp() }}
 
 ),
 

@@ -27,8 +27,10 @@ scored_reactions as (
 
 cold_start_users as (
 
-    select * from {{ ref('user_stats') }}
-    where nmemes_sent between 1 and {{ var('maturity_growing_min_sends') }} - 1
+    select * from {{ ref('int_candidate_users') }}
+    where
+        needs_build
+        and nmemes_sent between 1 and {{ var('maturity_growing_min_sends') }} - 1
 
 ),
 

@@ -3,9 +3,10 @@
     unsent. Unsent memes of the user's languages first (engine 'fallback'), then those of
     other languages (engine 'fallback_other_language'), each by meme_stats.quality_score.
 
-    Each user takes the head of two quality rankings, one per language of the user and one
-    over all memes, each long enough to hold var('candidates_per_user') unsent memes, so
-    the result has min(candidates_per_user, unsent servable memes) rows per user.
+    Each user of this build (int_candidate_users.needs_build) takes the head of two quality
+    rankings, one per language of the user and one over all memes, each long enough to hold
+    var('candidates_per_user') unsent memes, so the result has min(candidates_per_user,
+    unsent servable memes) rows per user.
 #}
 
 with servable_memes as (
@@ -26,15 +27,10 @@ user_languages as (
 
 ),
 
-user_stats as (
+candidate_users as (
 
-    select * from {{ ref('user_stats') }}
-
-),
-
-reactions as (
-
-    select * from {{ ref('stg_app__user_meme_reaction') }}
+    select * from {{ ref('int_candidate_users') }}
+    where needs_build
 
 ),
 
@@ -58,57 +54,126 @@ ranked_memes as (
 
 ),
 
--- a user was sent at most nmemes_sent of a head, so this many slots leave a full list
-own_language_slots as materialized (
+user_sends as (
+
+    select * from {{ ref('int_candidate_user_sends') }}
+
+),
+
+-- Each user reads two heads: of their languages' ranking and of the overall one. A head
+-- holds var('candidates_per_user') unsent memes once it is that long plus the user's sends
+-- among its first candidates_per_user + nmemes_sent positions (no more of them can be sent).
+user_heads as (
 
     select
         user_languages.user_id,
         user_languages.language_code,
-        slots.position
+        {{ var('candidates_per_user') }} + candidate_users.nmemes_sent as max_prefix
 
     from user_languages
-    inner join user_stats
-        on user_languages.user_id = user_stats.user_id
-    cross join lateral generate_series(
-        1, {{ var('candidates_per_user') }} + user_stats.nmemes_sent
-    ) as slots (position)
+    inner join candidate_users
+        on user_languages.user_id = candidate_users.user_id
+
+    union all
+
+    select
+        user_id,
+        '*' as language_code,
+        {{ var('candidates_per_user') }} + nmemes_sent as max_prefix
+
+    from candidate_users
 
 ),
 
-overall_slots as materialized (
+-- the positions of each meme in both rankings, keyed like user_heads
+meme_positions as (
 
     select
-        user_stats.user_id,
+        meme_id,
+        language_code,
+        language_position as position
+
+    from ranked_memes
+
+    union all
+
+    select
+        meme_id,
+        '*' as language_code,
+        overall_position as position
+
+    from ranked_memes
+
+),
+
+-- joined on the meme first: the planner otherwise pairs every user with every ranked meme
+sends_in_rankings as materialized (
+
+    select
+        user_sends.user_id,
+        user_sends.meme_id,
+        meme_positions.language_code,
+        meme_positions.position
+
+    from user_sends
+    inner join meme_positions
+        on user_sends.meme_id = meme_positions.meme_id
+
+),
+
+sent_in_heads as materialized (
+
+    select
+        sends_in_rankings.user_id,
+        sends_in_rankings.meme_id,
+        sends_in_rankings.language_code
+
+    from sends_in_rankings
+    inner join user_heads
+        on
+            sends_in_rankings.user_id = user_heads.user_id
+            and sends_in_rankings.language_code = user_heads.language_code
+    where sends_in_rankings.position <= user_heads.max_prefix
+
+),
+
+head_slots as (
+
+    select
+        user_heads.user_id,
+        user_heads.language_code,
         slots.position
 
-    from user_stats
+    from user_heads
+    left join (
+        select
+            user_id,
+            language_code,
+            count(*) as count_sent
+
+        from sent_in_heads
+        group by user_id, language_code
+    ) as sent_counts
+        on
+            user_heads.user_id = sent_counts.user_id
+            and user_heads.language_code = sent_counts.language_code
     cross join lateral generate_series(
-        1, {{ var('candidates_per_user') }} + user_stats.nmemes_sent
+        1, {{ var('candidates_per_user') }} + coalesce(sent_counts.count_sent, 0)
     ) as slots (position)
 
 ),
 
-pool as materialized (
+pool as (
 
-    select
-        own_language_slots.user_id,
-        ranked_memes.meme_id
+    select distinct
+        head_slots.user_id,
+        meme_positions.meme_id
 
-    from own_language_slots
-    inner join ranked_memes
+    from head_slots
+    inner join meme_positions
         on
-            own_language_slots.language_code = ranked_memes.language_code
-            and own_language_slots.position = ranked_memes.language_position
-
-    union
-
-    select
-        overall_slots.user_id,
-        ranked_memes.meme_id
-
-    from overall_slots
-    inner join ranked_memes
-        on overall_slots.position = ranked_memes.overall_position
+            head_slots.language_code = meme_positions.language_code
+            and head_slots.position = meme_positions.position
 
 ),
 
@@ -117,9 +182,9 @@ unseen as (
     select pool.*
 
     from pool
-    left join reactions
-        on pool.user_id = reactions.user_id and pool.meme_id = reactions.meme_id
-    where reactions.meme_id is null
+    left join sent_in_heads
+        on pool.user_id = sent_in_heads.user_id and pool.meme_id = sent_in_heads.meme_id
+    where sent_in_heads.meme_id is null
 
 ),
 

@@ -14,7 +14,34 @@
     - The fallback (the user's languages, then other languages) follows every engine
       candidate, so the list is never empty while an unsent servable meme exists.
     - A meme appears once per user (the best-placed engine keeps it); rank is 1..n.
+
+    Incremental per user: a build replaces the lists of int_candidate_users.needs_build and
+    drops those of users no longer eligible, in one transaction (the bot never sees a user
+    without a list); every other list stays as the build that made it (built_at).
 #}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
+            "{% if is_incremental() %}
+            delete from {{ this }}
+            where
+                user_id in (
+                    select user_id from {{ ref('int_candidate_users') }} where needs_build
+                )
+                or user_id not in (select user_id from {{ ref('int_candidate_users') }})
+            {% endif %}",
+        ],
+        post_hook=[
+            "{% if not is_incremental() %}
+            create unique index on {{ this }} (user_id, rank)
+            {% endif %}",
+        ],
+    )
+}}
 
 {% set blend_engines = var('blend_engines') %}
 
@@ -41,33 +68,26 @@ engine_weights as (
 
 ),
 
-users as (
+candidate_users as (
 
-    select * from {{ ref('stg_app__user') }}
-
-),
-
-user_stats as (
-
-    select * from {{ ref('user_stats') }}
+    select * from {{ ref('int_candidate_users') }}
+    where needs_build
 
 ),
 
 user_profiles as (
 
     select
-        user_stats.user_id,
-        user_stats.nmemes_sent,
+        user_id,
+        nmemes_sent,
         case
-            when user_stats.nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
-            when user_stats.nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
+            when nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
+            when nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
             else 'cold_start'
         end as maturity_stage,
-        coalesce(users.user_type in ('moderator', 'admin'), false) as is_moderator
+        is_moderator
 
-    from user_stats
-    left join users
-        on user_stats.user_id = users.user_id
+    from candidate_users
 
 ),
 

@@ -1,0 +1,170 @@
+{#
+    Who gets a prepared feed, and whose feed this build rebuilds.
+
+    Eligible: users who have not blocked the bot, created before the build, and active (a send)
+    or created in the last var('candidate_active_days') days. Everyone else is served by
+    cold_start_candidates and the bot's own unseen fallback until their first new send, after
+    which the next build makes them a list.
+
+    needs_build: the engines and user_candidates only compute these users, so the cost of a
+    build follows what changed, not the size of the user base. On the first build or
+    `--full-refresh`, everybody eligible; otherwise the eligible users whose list
+    (recommendations.user_candidates as the previous build left it: read without a ref, which
+    would be a cycle) is missing, who had a send or reaction since that build, who hold a
+    candidate that is no longer servable, or whose list is older than
+    var('candidate_max_age_hours') times 1 to 2 (a per-user hash, so lists built together do not
+    all expire in the same build).
+#}
+
+-- fresh statistics: the candidate models plan their joins on this table right away
+{{ config(materialized='table', post_hook=['analyze {{ this }}']) }}
+
+-- read only when a previous build exists:
+-- depends_on: {{ ref('int_servable_memes') }}
+-- depends_on: {{ ref('stg_app__user_meme_reaction') }}
+
+{%- set previous_candidates = prior_build_relation('user_candidates') %}
+{%- set rebuild_everyone = flags.FULL_REFRESH or previous_candidates is none %}
+
+with users as (
+
+    select * from {{ ref('stg_app__user') }}
+
+),
+
+user_stats as (
+
+    select * from {{ ref('user_stats') }}
+
+),
+
+eligible_users as (
+
+    select
+        users.user_id,
+        coalesce(user_stats.nmemes_sent, 0) as nmemes_sent,
+        coalesce(users.user_type in ('moderator', 'admin'), false) as is_moderator,
+        greatest(users.created_at, user_stats.last_sent_at) as last_active_at
+
+    from users
+    left join user_stats
+        on users.user_id = user_stats.user_id
+    where
+        users.blocked_bot_at is null
+        and users.created_at <= {{ build_timestamp() }}
+        and greatest(users.created_at, user_stats.last_sent_at)
+        >= {{ build_timestamp() }} - interval '1 day' * {{ var('candidate_active_days') }}
+
+),
+
+{% if rebuild_everyone %}
+
+rebuild_reasons as (
+
+    select
+        user_id,
+        'full build' as rebuild_reason
+
+    from eligible_users
+
+),
+
+{% else %}
+
+servable_memes as (
+
+    select * from {{ ref('int_servable_memes') }}
+
+),
+
+reactions as (
+
+    select * from {{ ref('stg_app__user_meme_reaction') }}
+
+),
+
+previous_lists as (
+
+    select
+        user_id,
+        built_at
+
+    from {{ previous_candidates }}
+    where rank = 1
+
+),
+
+active_since_previous_build as (
+
+    {%- set previous_build = max_timestamp_literal(
+        previous_candidates, 'built_at', var('incremental_lookback_minutes')
+    ) %}
+
+    select user_id
+    from reactions
+    where sent_at > {{ previous_build }}
+
+    union
+
+    select user_id
+    from reactions
+    where reacted_at > {{ previous_build }}
+
+),
+
+holding_unservable as (
+
+    select distinct previous_candidates.user_id
+
+    from {{ previous_candidates }} as previous_candidates
+    left join servable_memes
+        on previous_candidates.meme_id = servable_memes.meme_id
+    where servable_memes.meme_id is null
+
+),
+
+rebuild_reasons as (
+
+    select
+        eligible_users.user_id,
+        case
+            when previous_lists.user_id is null then 'no list'
+            when active_since_previous_build.user_id is not null then 'activity'
+            when holding_unservable.user_id is not null then 'unservable candidate'
+            when
+                previous_lists.built_at
+                < {{ build_timestamp() }} - interval '1 hour'
+                * {{ var('candidate_max_age_hours') }}
+                * (1 + {{ hash_uniform('eligible_users.user_id::text') }})
+                then 'expired'
+        end as rebuild_reason
+
+    from eligible_users
+    left join previous_lists
+        on eligible_users.user_id = previous_lists.user_id
+    left join active_since_previous_build
+        on eligible_users.user_id = active_since_previous_build.user_id
+    left join holding_unservable
+        on eligible_users.user_id = holding_unservable.user_id
+
+),
+
+{% endif %}
+
+final as (
+
+    select
+        eligible_users.user_id::bigint as user_id,
+        eligible_users.nmemes_sent::integer as nmemes_sent,
+        eligible_users.is_moderator,
+        eligible_users.last_active_at,
+        rebuild_reasons.rebuild_reason is not null as needs_build,
+        rebuild_reasons.rebuild_reason::text as rebuild_reason
+
+    from eligible_users
+    left join rebuild_reasons
+        on eligible_users.user_id = rebuild_reasons.user_id
+
+)
+
+select * from final
