@@ -116,6 +116,12 @@ def test_every_dependency_waits_on_health_or_on_a_finished_one_shot() -> None:
         assert "migrate" in waits[name], name
 
 
+def test_the_dagster_ui_which_has_no_login_is_published_on_loopback_only() -> None:
+    services = _compose()["services"]
+
+    assert services["dagster-webserver"]["ports"] == ["127.0.0.1:3000:3000"]
+
+
 def test_dagster_keeps_its_run_storage_in_postgres() -> None:
     instance = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
     assert "postgres" in instance["storage"]
