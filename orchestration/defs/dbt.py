@@ -6,15 +6,26 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg2
-from dagster import AssetExecutionContext, AssetMaterialization, Output
+from dagster import AssetExecutionContext, AssetMaterialization, Config, Output
 from dagster_dbt import DbtCliResource, dbt_assets
+from pydantic import Field
 
 from memefeed.db_urls import plain_postgres_url
 from memefeed.dbt_env import dbt_env
 from orchestration.defs.resources import MemefeedResource
+from orchestration.lib.corrections import corrected_ancestors_since_built
 from orchestration.lib.db import stored_row_count
 from orchestration.lib.dbt_project import memefeed_dbt_project
 from orchestration.lib.translator import MemefeedDbtTranslator
+
+
+class DbtBuildConfig(Config):
+    """Run config of the dbt step (the launchpad in the UI)."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild incremental models from all their rows (`dbt build --full-refresh`).",
+    )
 
 
 @dbt_assets(
@@ -23,16 +34,35 @@ from orchestration.lib.translator import MemefeedDbtTranslator
     name="memefeed_dbt_models",
 )
 def memefeed_dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, memefeed: MemefeedResource
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    memefeed: MemefeedResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """`dbt build`: models, then their tests, which gate everything downstream.
+
+    After a table the bot writes was reported as corrected (`memefeed backfill`), the first build
+    of the models below it is a full refresh; `full_refresh: true` in the run config forces one.
 
     Each materialisation carries dbt's execution time ("Execution Duration") and, for tables,
     the row count (`dagster/row_count`, counted as soon as dbt reports the model built).
     """
     # dbt's profile reads the connection from the environment of the dbt subprocess.
     os.environ.update(dbt_env(memefeed.database_url))
-    events = dbt.cli(["build"], context=context).stream()
+    args = ["build"]
+    stale = corrected_ancestors_since_built(
+        context.instance, context.selected_asset_keys, context.assets_def.asset_deps
+    )
+    if stale:
+        corrected = sorted({t.to_user_string() for tables in stale.values() for t in tables})
+        context.log.info(
+            "%d selected models were built before %s was reported corrected: full refresh",
+            len(stale),
+            ", ".join(corrected),
+        )
+    if config.full_refresh or stale:
+        args.append("--full-refresh")
+    events = dbt.cli(args, context=context).stream()
     yield from with_row_counts(context, events, memefeed.database_url)
 
 
