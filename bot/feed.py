@@ -37,7 +37,7 @@ from recommendations.user_candidates as c
 join app.meme as m on m.id = c.meme_id
 where c.user_id = $1
   and m.status = 'ok'
-  and m.telegram_file_id is not null
+  and m.telegram_file_id <> ''
   and c.meme_id <> all($2::bigint[])
   and not exists (
       select 1 from app.user_meme_reaction as r where r.user_id = $1 and r.meme_id = c.meme_id
@@ -62,7 +62,7 @@ ranked as (
     left join user_languages as l on l.language_code = c.language_code
     join app.meme as m on m.id = c.meme_id
     where m.status = 'ok'
-      and m.telegram_file_id is not null
+      and m.telegram_file_id <> ''
       and c.meme_id <> all($2::bigint[])
       and not exists (
           select 1 from app.user_meme_reaction as r
@@ -81,7 +81,7 @@ UNSEEN_FALLBACK_SQL = """
 select m.id as meme_id, m.telegram_file_id, m.caption, 'unseen_fallback' as engine
 from app.meme as m
 where m.status = 'ok'
-  and m.telegram_file_id is not null
+  and m.telegram_file_id <> ''
   and m.id <> all($2::bigint[])
   and not exists (
       select 1 from app.user_meme_reaction as r where r.user_id = $1 and r.meme_id = m.id
@@ -220,7 +220,7 @@ class Feed:
         row = await self._pool.fetchrow(
             """
             select id as meme_id, telegram_file_id, caption from app.meme
-            where id = $1 and status = 'ok' and telegram_file_id is not null
+            where id = $1 and status = 'ok' and telegram_file_id <> ''
             """,
             meme_id,
         )

@@ -15,7 +15,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create unique index if not exists {{ this.name }}_meme_idx on {{ this }} (meme_id)",
+            "{{ index_once('meme_id', unique=true) }}",
         ],
     )
 }}

@@ -25,10 +25,9 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create index if not exists {{ this.name }}_user_sent_idx"
-            ~ " on {{ this }} (user_id, sent_at)",
-            "create index if not exists {{ this.name }}_meme_idx on {{ this }} (meme_id)",
-            "create index if not exists {{ this.name }}_scored_at_idx on {{ this }} (scored_at)",
+            "{{ index_once('user_id, sent_at') }}",
+            "{{ index_once('meme_id') }}",
+            "{{ index_once('scored_at') }}",
         ],
     )
 }}

@@ -20,10 +20,8 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create index if not exists {{ this.name }}_user_reacted_idx"
-            ~ " on {{ this }} (user_id, reacted_at)",
-            "create index if not exists {{ this.name }}_sessionised_at_idx"
-            ~ " on {{ this }} (sessionised_at)",
+            "{{ index_once('user_id, reacted_at') }}",
+            "{{ index_once('sessionised_at') }}",
         ],
     )
 }}

@@ -1,6 +1,6 @@
 {#
-    The memes the bot may send: status 'ok' with a telegram_file_id. The one place that
-    defines "servable" for the engines, cold start and monitoring.
+    The memes the bot may send: status 'ok' with a non-empty telegram_file_id. The one place
+    that defines "servable" for the engines, cold start and monitoring.
 #}
 
 with memes as (
@@ -18,7 +18,7 @@ final as (
         published_at
 
     from memes
-    where status = 'ok' and telegram_file_id is not null
+    where status = 'ok' and telegram_file_id <> ''
 
 )
 

@@ -12,7 +12,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create unique index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
+            "{{ index_once('user_id', unique=true) }}",
         ],
     )
 }}

@@ -26,9 +26,8 @@
             {% endif %}",
         ],
         post_hook=[
-            "create index if not exists {{ this.name }}_user_idx on {{ this }} (user_id)",
-            "create index if not exists {{ this.name }}_sessionised_at_idx"
-            ~ " on {{ this }} (sessionised_at)",
+            "{{ index_once('user_id') }}",
+            "{{ index_once('sessionised_at') }}",
         ],
     )
 }}

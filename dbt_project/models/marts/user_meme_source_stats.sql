@@ -11,8 +11,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "create unique index if not exists {{ this.name }}_user_source_idx"
-            ~ " on {{ this }} (user_id, meme_source_id)",
+            "{{ index_once('user_id, meme_source_id', unique=true) }}",
         ],
     )
 }}

@@ -35,11 +35,7 @@
                 or user_id not in (select user_id from {{ ref('int_candidate_users') }})
             {% endif %}",
         ],
-        post_hook=[
-            "{% if not is_incremental() %}
-            create unique index on {{ this }} (user_id, rank)
-            {% endif %}",
-        ],
+        post_hook=["{{ index_once('user_id, rank', unique=true) }}"],
     )
 }}
 
