@@ -1,9 +1,10 @@
-"""The schedules and the new-reactions sensor: when they ask for a run, and when they hold back."""
+"""Schedules, the new-reactions sensor and the run queue: when runs start, and when they wait."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,15 +20,19 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from dagster._config import process_config
+from dagster._core.instance.config import dagster_instance_config
 from dagster._core.remote_origin import (
     InProcessCodeLocationOrigin,
     RemoteJobOrigin,
     RemoteRepositoryOrigin,
 )
+from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.utils import make_new_run_id
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-from memefeed.settings import Settings
+from memefeed.settings import PROJECT_ROOT, Settings
 from orchestration.definitions import build_definitions
 from orchestration.defs.resources import MemefeedResource
 from orchestration.lib.automation import LANE_TAG
@@ -198,3 +203,48 @@ async def test_the_sensor_holds_back_while_a_feed_run_is_queued_or_running(
     released = _tick_sensor(definitions, instance, database_url, cursor=None)
     assert isinstance(released, SensorResult)
     assert len(released.run_requests or []) == 1
+
+
+# ------------------------------------------------------------------ the run queue's limit
+
+
+def _queue_limits(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The tag concurrency limits of deploy/dagster.yaml, as the run coordinator reads them."""
+    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
+        monkeypatch.setenv(name, "unused")
+    config, _ = dagster_instance_config(str(PROJECT_ROOT / "deploy"), "dagster.yaml")
+    coordinator = config["run_coordinator"]
+    assert coordinator["class"] == "QueuedRunCoordinator"
+    processed = process_config(QueuedRunCoordinator.config_type(), coordinator["config"])
+    assert processed.success, processed.errors
+    assert processed.value is not None
+    coordinator_from_yaml = QueuedRunCoordinator.from_config_value(
+        None,  # type: ignore[arg-type]  # no instance: only its queue config is read
+        processed.value,
+    )
+    return [
+        dict(limit)
+        for limit in coordinator_from_yaml.get_run_queue_config().tag_concurrency_limits
+    ]
+
+
+def test_the_run_queue_starts_one_run_per_lane(
+    definitions: Definitions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(tags: dict[str, str]) -> DagsterRun:
+        return DagsterRun(job_name="any", run_id=make_new_run_id(), tags=tags)
+
+    feed_tags = dict(definitions.resolve_job_def("feed_refresh").tags)
+    automation = definitions.get_repository_def().get_sensor_def("feed_automation")
+    automation_tags = dict(automation.run_tags or {})  # type: ignore[attr-defined]
+    ingestion_tags = dict(definitions.resolve_job_def("ingest_local_folder").tags)
+    running_feed = run(feed_tags)
+
+    limits = TagConcurrencyLimitsCounter(_queue_limits(monkeypatch), [running_feed])
+
+    assert limits.is_blocked(run(feed_tags))  # a second refresh waits
+    assert limits.is_blocked(run(automation_tags))  # so does a propagation run
+    assert not limits.is_blocked(run(ingestion_tags))  # another lane starts
+    assert not TagConcurrencyLimitsCounter(_queue_limits(monkeypatch), []).is_blocked(
+        run(feed_tags)
+    )
