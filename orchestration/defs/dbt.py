@@ -18,6 +18,8 @@ from orchestration.lib.db import stored_row_count
 from orchestration.lib.dbt_project import memefeed_dbt_project
 from orchestration.lib.translator import MemefeedDbtTranslator
 
+DBT_POOL = "dbt"
+
 
 class DbtBuildConfig(Config):
     """Run config of the dbt step (the launchpad in the UI)."""
@@ -32,6 +34,9 @@ class DbtBuildConfig(Config):
     manifest=memefeed_dbt_project().manifest_path,
     dagster_dbt_translator=MemefeedDbtTranslator(),
     name="memefeed_dbt_models",
+    # One `dbt build` at a time in the whole deployment, whatever launched it (schedule, sensor,
+    # automation, a click in the UI): deploy/dagster.yaml limits every pool to one slot.
+    pool=DBT_POOL,
 )
 def memefeed_dbt_models(
     context: AssetExecutionContext,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
 from dagster import (
     DagsterInstance,
     DagsterRun,
@@ -20,14 +21,11 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
-from dagster._config import process_config
-from dagster._core.instance.config import dagster_instance_config
 from dagster._core.remote_origin import (
     InProcessCodeLocationOrigin,
     RemoteJobOrigin,
     RemoteRepositoryOrigin,
 )
-from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.utils import make_new_run_id
 from dagster._utils.tags import TagConcurrencyLimitsCounter
@@ -208,28 +206,18 @@ async def test_the_sensor_holds_back_while_a_feed_run_is_queued_or_running(
 # ------------------------------------------------------------------ the run queue's limit
 
 
-def _queue_limits(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The tag concurrency limits of deploy/dagster.yaml, as the run coordinator reads them."""
-    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
-        monkeypatch.setenv(name, "unused")
-    config, _ = dagster_instance_config(str(PROJECT_ROOT / "deploy"), "dagster.yaml")
-    coordinator = config["run_coordinator"]
-    assert coordinator["class"] == "QueuedRunCoordinator"
-    processed = process_config(QueuedRunCoordinator.config_type(), coordinator["config"])
-    assert processed.success, processed.errors
-    assert processed.value is not None
-    coordinator_from_yaml = QueuedRunCoordinator.from_config_value(
-        None,  # type: ignore[arg-type]  # no instance: only its queue config is read
-        processed.value,
-    )
-    return [
-        dict(limit)
-        for limit in coordinator_from_yaml.get_run_queue_config().tag_concurrency_limits
-    ]
+@pytest.fixture
+def deployed_instance(tmp_path: Path) -> Iterator[DagsterInstance]:
+    """An instance configured as deploy/dagster.yaml, with local storage instead of PostgreSQL."""
+    config = yaml.safe_load((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
+    assert "postgres" in config.pop("storage")
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        yield instance
 
 
 def test_the_run_queue_starts_one_run_per_lane(
-    definitions: Definitions, monkeypatch: pytest.MonkeyPatch
+    definitions: Definitions, deployed_instance: DagsterInstance
 ) -> None:
     def run(tags: dict[str, str]) -> DagsterRun:
         return DagsterRun(job_name="any", run_id=make_new_run_id(), tags=tags)
@@ -240,11 +228,22 @@ def test_the_run_queue_starts_one_run_per_lane(
     ingestion_tags = dict(definitions.resolve_job_def("ingest_local_folder").tags)
     running_feed = run(feed_tags)
 
-    limits = TagConcurrencyLimitsCounter(_queue_limits(monkeypatch), [running_feed])
+    run_queue = deployed_instance.get_concurrency_config().run_queue_config
+    assert run_queue is not None
+    limits = TagConcurrencyLimitsCounter(list(run_queue.tag_concurrency_limits), [running_feed])
 
     assert limits.is_blocked(run(feed_tags))  # a second refresh waits
     assert limits.is_blocked(run(automation_tags))  # so does a propagation run
     assert not limits.is_blocked(run(ingestion_tags))  # another lane starts
-    assert not TagConcurrencyLimitsCounter(_queue_limits(monkeypatch), []).is_blocked(
+    assert not TagConcurrencyLimitsCounter(list(run_queue.tag_concurrency_limits), []).is_blocked(
         run(feed_tags)
     )
+
+
+def test_one_dbt_build_runs_at_a_time_whatever_launched_it(
+    deployed_instance: DagsterInstance,
+) -> None:
+    from orchestration.defs.dbt import DBT_POOL, memefeed_dbt_models
+
+    assert memefeed_dbt_models.node_def.pools == {DBT_POOL}
+    assert deployed_instance.get_concurrency_config().pool_config.default_pool_limit == 1
