@@ -18,7 +18,7 @@ from orchestration.defs.automation import (
     ingestion_schedules,
     new_reactions_sensor,
 )
-from orchestration.defs.dbt import memefeed_dbt_models
+from orchestration.defs.dbt import memefeed_dbt_models, memefeed_dbt_monitoring
 from orchestration.defs.expectations import feed_expectation_checks
 from orchestration.defs.freshness import candidate_freshness_checks, candidate_freshness_sensor
 from orchestration.defs.ingestion import (
@@ -48,6 +48,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             meme_raw_telegram,
             meme,
             memefeed_dbt_models,
+            memefeed_dbt_monitoring,
             feed_queues,
         ],
         asset_checks=[*feed_expectation_checks, *freshness_checks],
@@ -69,7 +70,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 
 def admin_check_alerts(freshness_checks: Sequence[AssetChecksDefinition]) -> list[CheckAlert]:
     ghost_checks = sorted(
-        (key for key in memefeed_dbt_models.check_keys if key.asset_key == GHOST_USERS),
+        (key for key in memefeed_dbt_monitoring.check_keys if key.asset_key == GHOST_USERS),
         key=lambda key: key.name,
     )
     stale = [

@@ -37,7 +37,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from orchestration.defs.dbt import memefeed_dbt_models
+from orchestration.defs.dbt import memefeed_dbt_models, memefeed_dbt_monitoring
 from orchestration.defs.ingestion import meme, meme_raw_local, meme_raw_telegram
 from orchestration.defs.resources import MemefeedResource
 from orchestration.defs.serving import feed_queues
@@ -61,7 +61,9 @@ def feed_refresh_job(
 
     `excluded_checks` (the freshness checks) run on their own sensor, not after every build.
     """
-    selection: AssetSelection = AssetSelection.assets(memefeed_dbt_models, feed_queues)
+    selection: AssetSelection = AssetSelection.assets(
+        memefeed_dbt_models, memefeed_dbt_monitoring, feed_queues
+    )
     if excluded_checks:
         selection = selection - AssetSelection.checks(*excluded_checks)
     return define_asset_job(

@@ -1,4 +1,9 @@
-"""Every dbt model as an asset and every dbt test as an asset check."""
+"""Every dbt model as an asset and every dbt test as an asset check.
+
+Two steps: the feed (staging to recommendations) and monitoring (ghost users, candidate
+coverage). A monitoring test that errors, such as more ghost users than allowed, fails its own
+step and alerts, while the candidates it watches are still built, checked and served.
+"""
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation.
 import os
@@ -19,6 +24,7 @@ from orchestration.lib.dbt_project import memefeed_dbt_project
 from orchestration.lib.translator import MemefeedDbtTranslator
 
 DBT_POOL = "dbt"
+MONITORING = "fqn:memefeed.monitoring"
 
 
 class DbtBuildConfig(Config):
@@ -34,6 +40,7 @@ class DbtBuildConfig(Config):
     manifest=memefeed_dbt_project().manifest_path,
     dagster_dbt_translator=MemefeedDbtTranslator(),
     name="memefeed_dbt_models",
+    exclude=MONITORING,
     # One `dbt build` at a time in the whole deployment, whatever launched it (schedule, sensor,
     # automation, a click in the UI): deploy/dagster.yaml limits every pool to one slot.
     pool=DBT_POOL,
@@ -44,7 +51,7 @@ def memefeed_dbt_models(
     memefeed: MemefeedResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    """`dbt build`: models, then their tests, which gate everything downstream.
+    """`dbt build` of the feed: models, then their tests, which gate everything downstream.
 
     After a table the bot writes was reported as corrected (`memefeed backfill`), the first build
     of the models below it is a full refresh; `full_refresh: true` in the run config forces one.
@@ -52,6 +59,32 @@ def memefeed_dbt_models(
     Each materialisation carries dbt's execution time ("Execution Duration") and, for tables,
     the row count (`dagster/row_count`, counted as soon as dbt reports the model built).
     """
+    yield from dbt_build(context, dbt, memefeed, config)
+
+
+@dbt_assets(
+    manifest=memefeed_dbt_project().manifest_path,
+    dagster_dbt_translator=MemefeedDbtTranslator(),
+    name="memefeed_dbt_monitoring",
+    select=MONITORING,
+    pool=DBT_POOL,
+)
+def memefeed_dbt_monitoring(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    memefeed: MemefeedResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    """`dbt build` of the monitoring models and their tests (ghost users, candidate coverage)."""
+    yield from dbt_build(context, dbt, memefeed, config)
+
+
+def dbt_build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    memefeed: MemefeedResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
     # dbt's profile reads the connection from the environment of the dbt subprocess.
     os.environ.update(dbt_env(memefeed.database_url))
     args = ["build"]
