@@ -24,18 +24,9 @@ from dagster import AssetKey
 from memefeed.settings import PROJECT_ROOT, Settings
 from orchestration.definitions import build_definitions
 from orchestration.lib.automation import PROPAGATE_LABEL
+from tests.orchestration.test_definitions import GROUPS
 
 STARTUP_SECONDS = 180
-GROUPS = {
-    "ingestion",
-    "bot",
-    "staging",
-    "intermediate",
-    "marts",
-    "recommendations",
-    "monitoring",
-    "serving",
-}
 
 ASSETS_QUERY = """
 {
