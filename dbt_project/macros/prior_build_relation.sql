@@ -20,19 +20,3 @@
     )) -}}
 {%- endmacro %}
 
-
-{#
-    max(column) of a relation as a timestamptz literal, minus `lookback_minutes`; '-infinity'
-    when it is empty. Read at compile time, so the filter it feeds is a constant the planner can
-    match against an index.
-#}
-{% macro max_timestamp_literal(relation, column, lookback_minutes=0) -%}
-    {%- set query -%}
-        select coalesce(
-            max({{ column }}) - interval '1 minute' * {{ lookback_minutes }},
-            '-infinity'::timestamptz
-        )::text
-        from {{ relation }}
-    {%- endset -%}
-    '{{ run_query(query).columns[0].values()[0] }}'::timestamptz
-{%- endmacro %}

@@ -83,14 +83,19 @@ reactions as (
 
 ),
 
+-- one pass over the previous lists: when each was built, and whether it still holds a meme
+-- that is no longer servable
 previous_lists as (
 
     select
-        user_id,
-        built_at
+        previous_candidates.user_id,
+        min(previous_candidates.built_at) as built_at,
+        bool_or(servable_memes.meme_id is null) as holds_unservable
 
-    from {{ previous_candidates }}
-    where rank = 1
+    from {{ previous_candidates }} as previous_candidates
+    left join servable_memes
+        on previous_candidates.meme_id = servable_memes.meme_id
+    group by previous_candidates.user_id
 
 ),
 
@@ -112,17 +117,6 @@ active_since_previous_build as (
 
 ),
 
-holding_unservable as (
-
-    select distinct previous_candidates.user_id
-
-    from {{ previous_candidates }} as previous_candidates
-    left join servable_memes
-        on previous_candidates.meme_id = servable_memes.meme_id
-    where servable_memes.meme_id is null
-
-),
-
 rebuild_reasons as (
 
     select
@@ -130,7 +124,7 @@ rebuild_reasons as (
         case
             when previous_lists.user_id is null then 'no list'
             when active_since_previous_build.user_id is not null then 'activity'
-            when holding_unservable.user_id is not null then 'unservable candidate'
+            when previous_lists.holds_unservable then 'unservable candidate'
             when
                 previous_lists.built_at
                 < {{ build_timestamp() }} - interval '1 hour'
@@ -144,8 +138,6 @@ rebuild_reasons as (
         on eligible_users.user_id = previous_lists.user_id
     left join active_since_previous_build
         on eligible_users.user_id = active_since_previous_build.user_id
-    left join holding_unservable
-        on eligible_users.user_id = holding_unservable.user_id
 
 ),
 
