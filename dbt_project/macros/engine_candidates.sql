@@ -4,31 +4,33 @@
     engine's global order) and calls this macro, which, for each user this build rebuilds
     (int_candidate_users.needs_build) and each language the user reads:
 
-    1. reads the head of the ranking just long enough to hold var('engine_pool_size') memes
-       the user was not sent: the pool size plus the user's sends found in the first
-       pool size + nmemes_sent positions (no more of them can be sent), at most
-       var('engine_pool_max_slots'). Work per user is bounded and follows what the user saw
-       of this ranking, not the size of the catalogue or of the user's history;
-    2. drops the memes the user was sent (those sends are all inside that prefix);
-    3. scores the pool with `score_expression`, which may use `pool.*` and `source_affinity`
-       (the user's like rate on the meme's source with a 1/1 prior: 0.5 when unrated) and, when
-       `user_source_weights` names a CTE (user_id, meme_source_id, source_weight), that;
-    4. keeps the top var('engine_candidates_per_user') per user, ties broken per user.
+    1. takes the first var('engine_pool_size') unsent memes of the ranking
+       (macros/unsent_ranking_heads.sql), reading at most var('engine_pool_max_slots')
+       positions into it. The pool is larger than the engine's share so that a per-user
+       re-scoring, and the per-user tie-break among equal scores, have memes to choose from;
+    2. scores the pool with `score_expression`, which may use `pool.*` and
+       `affinity.source_affinity` (the user's like rate on the meme's source with a 1/1
+       prior: 0.5 when unrated) and, when `user_source_weights` names a CTE (user_id,
+       meme_source_id, source_weight), that;
+    3. keeps the top var('engine_candidates_per_user') per user, ties broken per user.
 
-    `max_user_sends` limits the engine to users sent fewer memes (cold-start engines).
+    Only users whose maturity stage gives the engine a weight in seeds/engine_weights.csv get
+    its candidates (and moderators get less_seen's): giving an engine a weight in another
+    stage is all it takes to build it for that stage too.
 #}
-{% macro engine_candidates(
-    engine, score_expression='pool.base_score', user_source_weights=none, max_user_sends=none
-) %}
+{% macro engine_candidates(engine, score_expression='pool.base_score', user_source_weights=none) %}
 
-candidate_users as (
+{%- set uses_affinity = 'affinity.' in score_expression %}
+{%- set pool_size = var('engine_pool_size') %}
+
+-- Only the users whose blend can use the engine: a candidate no blend picks is wasted work.
+-- Not materialized although read three times: a materialized CTE has no column statistics,
+-- and the planner's default guesses for its joins were off by 300x and picked sorts of
+-- tens of millions of rows.
+candidate_users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
-    where
-        needs_build
-        {%- if max_user_sends is not none %}
-        and nmemes_sent < {{ max_user_sends }}
-        {%- endif %}
+    where needs_build and {{ engine_serves_user(engine) }}
 
 ),
 
@@ -40,10 +42,16 @@ user_languages as (
 
 user_sends as (
 
-    select * from {{ ref('int_candidate_user_sends') }}
+    select candidate_user_sends.*
+
+    from {{ ref('int_candidate_user_sends') }} as candidate_user_sends
+    -- the engine's users only: the sends of every user of the build are many more
+    inner join candidate_users
+        on candidate_user_sends.user_id = candidate_users.user_id
 
 ),
 
+{% if uses_affinity -%}
 -- only the users of this build: the whole table is hashed otherwise
 user_meme_source_stats as materialized (
 
@@ -55,15 +63,17 @@ user_meme_source_stats as materialized (
 
 ),
 
-user_language_prefixes as (
+{% endif -%}
+
+user_heads as (
 
     select
         user_languages.user_id,
         user_languages.language_code,
         least(
-            {{ var('engine_pool_size') }} + candidate_users.nmemes_sent,
-            {{ var('engine_pool_max_slots') }}
-        ) as max_prefix
+            {{ pool_size }} + candidate_users.nmemes_sent, {{ var('engine_pool_max_slots') }}
+        ) as max_prefix,
+        {{ pool_size }} as pool_size
 
     from user_languages
     inner join candidate_users
@@ -71,93 +81,10 @@ user_language_prefixes as (
 
 ),
 
--- Sends of memes in the part of the ranking any user may read, joined on the meme first
--- (the planner otherwise pairs every user with every ranked meme of the language).
-sends_in_ranking as materialized (
-
-    select
-        user_sends.user_id,
-        user_sends.meme_id,
-        ranked_memes.language_code,
-        ranked_memes.language_position
-
-    from user_sends
-    inner join ranked_memes
-        on user_sends.meme_id = ranked_memes.meme_id
-    where ranked_memes.language_position <= {{ var('engine_pool_max_slots') }}
-
-),
-
-sent_in_prefix as materialized (
-
-    select
-        sends_in_ranking.user_id,
-        sends_in_ranking.meme_id,
-        sends_in_ranking.language_code
-
-    from sends_in_ranking
-    inner join user_language_prefixes
-        on
-            sends_in_ranking.user_id = user_language_prefixes.user_id
-            and sends_in_ranking.language_code = user_language_prefixes.language_code
-    where sends_in_ranking.language_position <= user_language_prefixes.max_prefix
-
-),
-
-sent_in_prefix_counts as (
-
-    select
-        user_id,
-        language_code,
-        count(*) as count_sent
-
-    from sent_in_prefix
-    group by user_id, language_code
-
-),
-
-user_pool_slots as materialized (
-
-    select
-        user_language_prefixes.user_id,
-        user_language_prefixes.language_code,
-        slots.language_position
-
-    from user_language_prefixes
-    left join sent_in_prefix_counts
-        on
-            user_language_prefixes.user_id = sent_in_prefix_counts.user_id
-            and user_language_prefixes.language_code = sent_in_prefix_counts.language_code
-    cross join lateral generate_series(
-        1,
-        least(
-            {{ var('engine_pool_size') }} + coalesce(sent_in_prefix_counts.count_sent, 0),
-            user_language_prefixes.max_prefix
-        )
-    ) as slots (language_position)
-
-),
-
-pool as (
-
-    select
-        user_pool_slots.user_id,
-        ranked_memes.meme_id,
-        ranked_memes.meme_source_id,
-        ranked_memes.base_score
-
-    from user_pool_slots
-    inner join ranked_memes
-        on
-            user_pool_slots.language_code = ranked_memes.language_code
-            and user_pool_slots.language_position = ranked_memes.language_position
-    left join sent_in_prefix
-        on
-            user_pool_slots.user_id = sent_in_prefix.user_id
-            and ranked_memes.meme_id = sent_in_prefix.meme_id
-    where sent_in_prefix.meme_id is null
-
-),
+{{ unsent_ranking_heads(
+    'pool', 'ranked_memes', 'user_heads', 'user_sends',
+    max_position=var('engine_pool_max_slots'),
+) }},
 
 scored as (
 
@@ -170,16 +97,19 @@ scored as (
         )::double precision as score
 
     from pool
+    {%- if uses_affinity %}
     left join user_meme_source_stats
         on
             pool.user_id = user_meme_source_stats.user_id
             and pool.meme_source_id = user_meme_source_stats.meme_source_id
+    {%- endif %}
     {%- if user_source_weights %}
     left join {{ user_source_weights }}
         on
             pool.user_id = {{ user_source_weights }}.user_id
             and pool.meme_source_id = {{ user_source_weights }}.meme_source_id
     {%- endif %}
+    {%- if uses_affinity %}
     cross join lateral (
         select
             (coalesce(user_meme_source_stats.nlikes, 0) + 1.0::double precision)
@@ -189,6 +119,7 @@ scored as (
                 + 2.0
             ) as source_affinity
     ) as affinity
+    {%- endif %}
 
 ),
 
@@ -222,3 +153,21 @@ final as (
 select * from final
 
 {% endmacro %}
+
+
+{#
+    Whether a user of int_candidate_users is served by `engine`: the user's maturity stage gives
+    the engine a weight in seeds/engine_weights.csv, or the engine is less_seen and the user a
+    moderator (user_candidates gives moderators their least-sent share at every stage).
+#}
+{% macro engine_serves_user(engine) -%}
+    (
+        maturity_stage in (
+            select engine_weights.maturity_stage from {{ ref('engine_weights') }} as engine_weights
+            where engine_weights.engine = '{{ engine }}' and engine_weights.weight > 0
+        )
+        {%- if engine == 'less_seen' %}
+        or is_moderator
+        {%- endif %}
+    )
+{%- endmacro %}

@@ -249,6 +249,12 @@ ENGINES = (
 async def test_each_engine_offers_only_unsent_servable_memes_in_the_users_languages(
     built_feed: FeedDataset, db_pool: asyncpg.Pool, engine: str
 ) -> None:
+    await _assert_engine_rows_are_valid(built_feed, db_pool, engine)
+
+
+async def _assert_engine_rows_are_valid(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, engine: str
+) -> None:
     rows = await db_pool.fetch(
         f"select user_id, meme_id, engine, engine_rank from recommendations.candidates_{engine}"
     )
@@ -269,20 +275,79 @@ async def test_each_engine_offers_only_unsent_servable_memes_in_the_users_langua
         assert sorted(ranks) == list(range(1, len(ranks) + 1))
 
 
-async def test_the_engines_that_need_history_serve_the_fixture(
+ENGINES_WITH_FIXTURE_CANDIDATES = {
+    "lr_smoothed",
+    "recently_liked",
+    "es_ranked",
+    "less_seen",
+    "exploration",
+    "cold_start_explore",
+    "cold_start_adapt",
+}
+
+
+async def _engine_weights(db_pool: asyncpg.Pool) -> dict[str, set[str]]:
+    """The maturity stages that give each engine a weight (seeds/engine_weights.csv)."""
+    weighted: dict[str, set[str]] = defaultdict(set)
+    for row in await db_pool.fetch(
+        "select engine, maturity_stage, weight from seeds.engine_weights"
+    ):
+        if row["weight"] > 0:
+            weighted[row["engine"]].add(row["maturity_stage"])
+    return weighted
+
+
+async def _engine_users(db_pool: asyncpg.Pool, engine: str) -> set[int]:
+    rows = await db_pool.fetch(f"select distinct user_id from recommendations.candidates_{engine}")
+    return {row["user_id"] for row in rows}
+
+
+async def test_an_engine_builds_candidates_only_for_the_stages_that_weigh_it(
     built_feed: FeedDataset, db_pool: asyncpg.Pool
 ) -> None:
-    counts = {
-        engine: await db_pool.fetchval(f"select count(*) from recommendations.candidates_{engine}")
-        for engine in ENGINES
-    }
+    stages = await db_pool.fetch(
+        "select distinct maturity_stage from intermediate.int_candidate_users"
+    )
+    # every fixture user has fewer than 30 sends
+    assert [row["maturity_stage"] for row in stages] == ["cold_start"]
+    weighted = await _engine_weights(db_pool)
 
-    for engine in ("lr_smoothed", "recently_liked", "es_ranked"):
-        assert counts[engine] > 0, counts
-    for engine in ("cold_start_explore", "less_seen", "exploration"):
-        assert counts[engine] > 0, counts
-    # raters have 15 sends: cold-start users, so cold_start_adapt serves them
-    assert counts["cold_start_adapt"] > 0, counts
+    for engine in ENGINES:
+        users = await _engine_users(db_pool, engine)
+        # nobody here is a moderator, so less_seen too follows the weights alone
+        if "cold_start" not in weighted[engine]:
+            assert not users, engine
+        elif engine in ENGINES_WITH_FIXTURE_CANDIDATES:
+            assert users, engine
+    assert any("cold_start" not in weighted[engine] for engine in ENGINES), weighted
+
+
+async def test_every_engine_serves_the_users_of_its_stages(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # Everyone mature for one rebuild of the lists' users and the engines: the engines that
+    # need history have users who were not sent the memes with history (the fresh readers).
+    engines = [f"candidates_{engine}" for engine in ENGINES]
+    selection = ("--select", "int_candidate_users", "int_candidate_user_sends", *engines)
+    everyone_mature = FIXTURE_VARS.replace(
+        "}", ', "maturity_growing_min_sends": 0, "maturity_mature_min_sends": 0}'
+    )
+    try:
+        result = run_dbt("run", "--full-refresh", "--vars", everyone_mature, *selection)
+        assert result.returncode == 0, result.stdout[-3000:]
+        weighted = await _engine_weights(db_pool)
+
+        for engine in ENGINES:
+            users = await _engine_users(db_pool, engine)
+            if "mature" not in weighted[engine]:
+                assert not users, engine
+            # the fixture has no uploads (best_uploaded_memes) and no meme past goat's gates
+            elif engine in ENGINES_WITH_FIXTURE_CANDIDATES:
+                assert users, engine
+            await _assert_engine_rows_are_valid(built_feed, db_pool, engine)
+    finally:
+        restored = run_dbt("run", "--full-refresh", "--vars", FIXTURE_VARS, *selection)
+        assert restored.returncode == 0, restored.stdout[-3000:]
 
 
 async def test_meme_source_stats_and_daily_metrics_add_up(

@@ -148,6 +148,11 @@ final as (
     select
         eligible_users.user_id::bigint as user_id,
         eligible_users.nmemes_sent::integer as nmemes_sent,
+        case
+            when eligible_users.nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
+            when eligible_users.nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
+            else 'cold_start'
+        end::text as maturity_stage,
         eligible_users.is_moderator,
         eligible_users.last_active_at,
         rebuild_reasons.rebuild_reason is not null as needs_build,

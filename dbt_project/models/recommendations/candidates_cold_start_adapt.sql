@@ -28,9 +28,7 @@ scored_reactions as (
 cold_start_users as (
 
     select * from {{ ref('int_candidate_users') }}
-    where
-        needs_build
-        and nmemes_sent between 1 and {{ var('maturity_growing_min_sends') }} - 1
+    where needs_build and nmemes_sent >= 1 and {{ engine_serves_user('cold_start_adapt') }}
 
 ),
 
@@ -91,5 +89,4 @@ ranked_memes as (
     score_expression='greatest(coalesce(user_source_weights.source_weight, 0) + 0.5, 0.1)'
     ~ ' * pool.base_score',
     user_source_weights='user_source_weights',
-    max_user_sends=var('maturity_growing_min_sends'),
 ) }}

@@ -40,6 +40,4 @@ ranked_memes as (
 
 ),
 
-{{- engine_candidates(
-    'cold_start_explore', max_user_sends=var('maturity_growing_min_sends')
-) }}
+{{- engine_candidates('cold_start_explore') }}

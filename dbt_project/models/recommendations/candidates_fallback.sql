@@ -3,10 +3,12 @@
     unsent. Unsent memes of the user's languages first (engine 'fallback'), then those of
     other languages (engine 'fallback_other_language'), each by meme_stats.quality_score.
 
-    Each user of this build (int_candidate_users.needs_build) takes the head of two quality
-    rankings, one per language of the user and one over all memes, each long enough to hold
-    var('candidates_per_user') unsent memes, so the result has min(candidates_per_user,
-    unsent servable memes) rows per user.
+    Each user of this build (int_candidate_users.needs_build) takes the head of the quality
+    ranking of each of the user's languages, long enough to hold var('candidates_per_user')
+    unsent memes (macros/unsent_ranking_heads.sql). Only a user whose languages hold fewer
+    unsent memes than that also reads the head of the ranking over all languages, so the
+    result has min(candidates_per_user, unsent servable memes) rows per user and the usual
+    user reads one head, not two.
 #}
 
 with servable_memes as (
@@ -21,13 +23,16 @@ meme_stats as (
 
 ),
 
-user_languages as (
+-- The import CTEs read more than once stay inlined: a materialized CTE has no column
+-- statistics, and the planner's default guesses for its joins were off by 300x and picked
+-- sorts of tens of millions of rows.
+user_languages as not materialized (
 
     select * from {{ ref('stg_app__user_language') }}
 
 ),
 
-candidate_users as (
+candidate_users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
     where needs_build
@@ -54,159 +59,125 @@ ranked_memes as (
 
 ),
 
-user_sends as (
+user_sends as not materialized (
 
     select * from {{ ref('int_candidate_user_sends') }}
 
 ),
 
--- Each user reads two heads: of their languages' ranking and of the overall one. A head
--- holds var('candidates_per_user') unsent memes once it is that long plus the user's sends
--- among its first candidates_per_user + nmemes_sent positions (no more of them can be sent).
-user_heads as (
+language_ranking as (
+
+    select
+        meme_id,
+        language_code,
+        language_position,
+        quality_score
+
+    from ranked_memes
+
+),
+
+overall_ranking as (
+
+    select
+        meme_id,
+        '*'::text as language_code,
+        overall_position,
+        quality_score
+
+    from ranked_memes
+
+),
+
+language_heads as (
 
     select
         user_languages.user_id,
         user_languages.language_code,
-        {{ var('candidates_per_user') }} + candidate_users.nmemes_sent as max_prefix
+        {{ var('candidates_per_user') }} + candidate_users.nmemes_sent as max_prefix,
+        {{ var('candidates_per_user') }} as pool_size
 
     from user_languages
     inner join candidate_users
         on user_languages.user_id = candidate_users.user_id
 
-    union all
+),
+
+{{ unsent_ranking_heads(
+    'language_pool', 'language_ranking', 'language_heads', 'user_sends',
+) }},
+
+language_pool_counts as (
 
     select
         user_id,
-        '*' as language_code,
-        {{ var('candidates_per_user') }} + nmemes_sent as max_prefix
+        count(*) as unsent_in_languages
+
+    from language_pool
+    group by user_id
+
+),
+
+-- Users whose languages hold fewer unsent memes than a list (or who have no language): the
+-- only ones whose fallback reaches into the other languages.
+other_language_heads as (
+
+    select
+        candidate_users.user_id,
+        '*'::text as language_code,
+        {{ var('candidates_per_user') }} + candidate_users.nmemes_sent as max_prefix,
+        {{ var('candidates_per_user') }} as pool_size
 
     from candidate_users
+    left join language_pool_counts
+        on candidate_users.user_id = language_pool_counts.user_id
+    where coalesce(language_pool_counts.unsent_in_languages, 0) < {{ var('candidates_per_user') }}
 
 ),
 
--- the positions of each meme in both rankings, keyed like user_heads
-meme_positions as (
+other_language_user_sends as (
 
-    select
-        meme_id,
-        language_code,
-        language_position as position
-
-    from ranked_memes
-
-    union all
-
-    select
-        meme_id,
-        '*' as language_code,
-        overall_position as position
-
-    from ranked_memes
-
-),
-
--- joined on the meme first: the planner otherwise pairs every user with every ranked meme
-sends_in_rankings as materialized (
-
-    select
-        user_sends.user_id,
-        user_sends.meme_id,
-        meme_positions.language_code,
-        meme_positions.position
+    select user_sends.*
 
     from user_sends
-    inner join meme_positions
-        on user_sends.meme_id = meme_positions.meme_id
+    where user_sends.user_id in (select other_language_heads.user_id from other_language_heads)
 
 ),
 
-sent_in_heads as materialized (
-
-    select
-        sends_in_rankings.user_id,
-        sends_in_rankings.meme_id,
-        sends_in_rankings.language_code
-
-    from sends_in_rankings
-    inner join user_heads
-        on
-            sends_in_rankings.user_id = user_heads.user_id
-            and sends_in_rankings.language_code = user_heads.language_code
-    where sends_in_rankings.position <= user_heads.max_prefix
-
-),
-
-head_slots as (
-
-    select
-        user_heads.user_id,
-        user_heads.language_code,
-        slots.position
-
-    from user_heads
-    left join (
-        select
-            user_id,
-            language_code,
-            count(*) as count_sent
-
-        from sent_in_heads
-        group by user_id, language_code
-    ) as sent_counts
-        on
-            user_heads.user_id = sent_counts.user_id
-            and user_heads.language_code = sent_counts.language_code
-    cross join lateral generate_series(
-        1, {{ var('candidates_per_user') }} + coalesce(sent_counts.count_sent, 0)
-    ) as slots (position)
-
-),
-
-pool as (
-
-    select distinct
-        head_slots.user_id,
-        meme_positions.meme_id
-
-    from head_slots
-    inner join meme_positions
-        on
-            head_slots.language_code = meme_positions.language_code
-            and head_slots.position = meme_positions.position
-
-),
-
-unseen as (
-
-    select pool.*
-
-    from pool
-    left join sent_in_heads
-        on pool.user_id = sent_in_heads.user_id and pool.meme_id = sent_in_heads.meme_id
-    where sent_in_heads.meme_id is null
-
-),
+{{ unsent_ranking_heads(
+    'overall_pool', 'overall_ranking', 'other_language_heads', 'other_language_user_sends',
+    position_column='overall_position',
+) }},
 
 scored as (
 
     select
-        unseen.user_id,
-        unseen.meme_id,
-        user_languages.user_id is not null as is_user_language,
-        case
-            when user_languages.user_id is not null then 'fallback'
-            else 'fallback_other_language'
-        end as engine,
-        ranked_memes.quality_score as score
+        user_id,
+        meme_id,
+        true as is_user_language,
+        'fallback' as engine,
+        quality_score as score
 
-    from unseen
+    from language_pool
+
+    union all
+
+    -- memes of the user's languages in this head are all in language_pool already
+    select
+        overall_pool.user_id,
+        overall_pool.meme_id,
+        false as is_user_language,
+        'fallback_other_language' as engine,
+        overall_pool.quality_score as score
+
+    from overall_pool
     inner join ranked_memes
-        on unseen.meme_id = ranked_memes.meme_id
+        on overall_pool.meme_id = ranked_memes.meme_id
     left join user_languages
         on
-            unseen.user_id = user_languages.user_id
+            overall_pool.user_id = user_languages.user_id
             and ranked_memes.language_code = user_languages.language_code
+    where user_languages.user_id is null
 
 ),
 

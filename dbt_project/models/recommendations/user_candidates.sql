@@ -76,11 +76,7 @@ user_profiles as (
     select
         user_id,
         nmemes_sent,
-        case
-            when nmemes_sent >= {{ var('maturity_mature_min_sends') }} then 'mature'
-            when nmemes_sent >= {{ var('maturity_growing_min_sends') }} then 'growing'
-            else 'cold_start'
-        end as maturity_stage,
+        maturity_stage,
         is_moderator
 
     from candidate_users
