@@ -8,12 +8,20 @@
     zeroed them).
 #}
 
+{#
+    The pre-hook: a full build reads every send grouped by meme; through the meme_id index
+    that is 10M random reads (77 s at full size), in table order plus a sort 18 s. An
+    incremental build reads the changed memes either way at about the same speed.
+#}
 {{
     config(
         materialized='incremental',
         unique_key='meme_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook=[
+            "{% if is_incremental() %}select 1{% else %}set local enable_indexscan = off{% endif %}",
+        ],
         post_hook=[
             "{{ index_once('meme_id', unique=true) }}",
         ],

@@ -2,7 +2,23 @@
     Each engine's continuation rate per UTC day of sending: the share of the memes it placed
     after which the session went on (the user reacted to them and then to another meme in the
     same session). An unreacted send counts as a stop. Also the engine's like rate.
+
+    Incremental per day: the days of the sends rescored (a new send or reaction) or
+    re-sessionised (a later reaction continues an earlier meme's session) since the watermark
+    are recomputed from all their sends; other days cannot change.
 #}
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['metric_date', 'engine'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "{{ index_once('metric_date, engine', unique=true) }}",
+        ],
+    )
+}}
 
 with scored_reactions as (
 
@@ -16,20 +32,77 @@ sessionised as (
 
 ),
 
+{% if is_incremental() %}
+
+-- Found through the indexes on the build stamps; a handful of days per build.
+changed_days as (
+
+    select distinct (sent_at at time zone 'UTC')::date as metric_date
+    from scored_reactions
+    where scored_at > {{ incremental_watermark('computed_at') }}
+
+    union
+
+    select distinct (sent_at at time zone 'UTC')::date as metric_date
+    from sessionised
+    where sessionised_at > {{ incremental_watermark('computed_at') }}
+
+),
+
+day_sends as (
+
+    select scored_reactions.*
+
+    from scored_reactions
+    where
+        (scored_reactions.sent_at at time zone 'UTC')::date in (
+            select changed_days.metric_date from changed_days
+        )
+
+),
+
+day_sessionised as (
+
+    select sessionised.*
+
+    from sessionised
+    where
+        (sessionised.sent_at at time zone 'UTC')::date in (
+            select changed_days.metric_date from changed_days
+        )
+
+),
+
+{% else %}
+
+day_sends as (
+
+    select * from scored_reactions
+
+),
+
+day_sessionised as (
+
+    select * from sessionised
+
+),
+
+{% endif %}
+
 sends as (
 
     select
-        scored_reactions.recommended_by as engine,
-        (scored_reactions.sent_at at time zone 'UTC')::date as metric_date,
-        scored_reactions.is_reacted,
-        scored_reactions.is_liked,
-        coalesce(sessionised.is_session_continued, false) as is_session_continued
+        day_sends.recommended_by as engine,
+        (day_sends.sent_at at time zone 'UTC')::date as metric_date,
+        day_sends.is_reacted,
+        day_sends.is_liked,
+        coalesce(day_sessionised.is_session_continued, false) as is_session_continued
 
-    from scored_reactions
-    left join sessionised
+    from day_sends
+    left join day_sessionised
         on
-            scored_reactions.user_id = sessionised.user_id
-            and scored_reactions.meme_id = sessionised.meme_id
+            day_sends.user_id = day_sessionised.user_id
+            and day_sends.meme_id = day_sessionised.meme_id
 
 ),
 
@@ -57,7 +130,8 @@ final as (
         count_reactions::integer as count_reactions,
         count_continued::integer as count_continued,
         (count_continued::double precision / count_sends) as continuation_rate,
-        (count_likes::double precision / nullif(count_reactions, 0)) as like_rate
+        (count_likes::double precision / nullif(count_reactions, 0)) as like_rate,
+        {{ build_timestamp() }} as computed_at
 
     from per_engine_and_day
 
