@@ -6,6 +6,7 @@ step and alerts, while the candidates it watches are still built, checked and se
 """
 
 # No `from __future__ import annotations`: Dagster inspects the `context` annotation.
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -85,8 +86,6 @@ def dbt_build(
     memefeed: MemefeedResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    # dbt's profile reads the connection from the environment of the dbt subprocess.
-    os.environ.update(dbt_env(memefeed.database_url))
     args = ["build"]
     stale = corrected_ancestors_since_built(
         context.instance, context.selected_asset_keys, context.assets_def.asset_deps
@@ -100,8 +99,26 @@ def dbt_build(
         )
     if config.full_refresh or stale:
         args.append("--full-refresh")
-    events = dbt.cli(args, context=context).stream()
-    yield from with_row_counts(context, events, memefeed.database_url)
+    # dbt's profile reads the connection (and its PGOPTIONS) from the environment of the dbt
+    # subprocess, which dagster-dbt copies from os.environ when it starts it: set them only
+    # for that moment, so this process's own connections keep the server's settings.
+    with environment_variables(dbt_env(memefeed.database_url)):
+        invocation = dbt.cli(args, context=context)
+    yield from with_row_counts(context, invocation.stream(), memefeed.database_url)
+
+
+@contextlib.contextmanager
+def environment_variables(variables: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def with_row_counts(

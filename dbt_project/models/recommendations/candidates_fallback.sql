@@ -3,7 +3,10 @@
     unsent. Unsent memes of the user's languages first (engine 'fallback'), then those of
     other languages (engine 'fallback_other_language'), each by meme_stats.quality_score.
 
-    Each user of this build (int_candidate_users.needs_build) takes the head of the quality
+    Only users of this build (int_candidate_users.needs_build) whose engines offer fewer than
+    var('candidates_per_user') distinct memes get fallback rows: user_candidates places the
+    fallback after every engine candidate, so nobody else's list could reach them. Each such
+    user takes the head of the quality
     ranking of each of the user's languages, long enough to hold var('candidates_per_user')
     unsent memes (macros/unsent_ranking_heads.sql). Only a user whose languages hold fewer
     unsent memes than that also reads the head of the ranking over all languages, so the
@@ -32,10 +35,45 @@ user_languages as not materialized (
 
 ),
 
+{% set blend_engines = var('blend_engines') %}
+
+-- Distinct memes the engines offer each user of the build: user_candidates places the
+-- fallback after all of them, so it only ever reaches users with fewer than a list's worth.
+engine_candidate_counts as (
+
+    select
+        engine_candidates.user_id,
+        count(distinct engine_candidates.meme_id) as count_memes
+
+    from (
+        {%- for engine in blend_engines %}
+        select
+            user_id,
+            meme_id
+
+        from {{ ref('candidates_' ~ engine) }}
+        {%- if not loop.last %}
+
+        union all
+        {% endif %}
+        {%- endfor %}
+    ) as engine_candidates
+    group by engine_candidates.user_id
+
+),
+
+-- The users of this build whose engines cannot fill their list (most users' engines offer
+-- several times a list).
 candidate_users as not materialized (
 
-    select * from {{ ref('int_candidate_users') }}
-    where needs_build
+    select int_candidate_users.*
+
+    from {{ ref('int_candidate_users') }} as int_candidate_users
+    left join engine_candidate_counts
+        on int_candidate_users.user_id = engine_candidate_counts.user_id
+    where
+        int_candidate_users.needs_build
+        and coalesce(engine_candidate_counts.count_memes, 0) < {{ var('candidates_per_user') }}
 
 ),
 
