@@ -6,21 +6,10 @@
 -- Dagster shows this test as an asset check of user_candidates
 {{ config(meta={'dagster': {'ref': {'name': 'user_candidates'}}}) }}
 
-with all_user_candidates as (
-
-    select * from {{ ref('user_candidates') }}
-
-),
-
 -- the lists this build wrote: the others were tested by the builds that wrote them
-user_candidates as (
+with user_candidates as (
 
-    select all_user_candidates.*
-
-    from all_user_candidates
-    where
-        all_user_candidates.built_at
-        = (select max(latest.built_at) from all_user_candidates as latest)
+    {{ rows_of_latest_build(ref('user_candidates'), 'built_at') }}
 
 ),
 

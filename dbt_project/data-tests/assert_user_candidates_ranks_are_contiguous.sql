@@ -2,21 +2,10 @@
     Each user's ranks are exactly 1..n: the bot pages through them by rank.
 #}
 
-with all_user_candidates as (
-
-    select * from {{ ref('user_candidates') }}
-
-),
-
 -- the lists this build wrote (a list is rebuilt whole): the others were tested when written
-user_candidates as (
+with user_candidates as (
 
-    select all_user_candidates.*
-
-    from all_user_candidates
-    where
-        all_user_candidates.built_at
-        = (select max(latest.built_at) from all_user_candidates as latest)
+    {{ rows_of_latest_build(ref('user_candidates'), 'built_at') }}
 
 ),
 

@@ -302,6 +302,23 @@ async def _engine_users(db_pool: asyncpg.Pool, engine: str) -> set[int]:
     return {row["user_id"] for row in rows}
 
 
+async def _assert_engines_serve_only_the_stage(
+    db_pool: asyncpg.Pool, stage: str
+) -> dict[str, set[str]]:
+    """With every user of the build in `stage`: the engines that weigh it have users (those the
+    fixture can feed), the others none. Nobody is a moderator, so less_seen follows the weights
+    alone. Returns the stages that weigh each engine."""
+    weighted = await _engine_weights(db_pool)
+    for engine in ENGINES:
+        users = await _engine_users(db_pool, engine)
+        if stage not in weighted[engine]:
+            assert not users, engine
+        # the fixture has no uploads (best_uploaded_memes) and no meme past goat's gates
+        elif engine in ENGINES_WITH_FIXTURE_CANDIDATES:
+            assert users, engine
+    return weighted
+
+
 async def test_an_engine_builds_candidates_only_for_the_stages_that_weigh_it(
     built_feed: FeedDataset, db_pool: asyncpg.Pool
 ) -> None:
@@ -310,15 +327,8 @@ async def test_an_engine_builds_candidates_only_for_the_stages_that_weigh_it(
     )
     # every fixture user has fewer than 30 sends
     assert [row["maturity_stage"] for row in stages] == ["cold_start"]
-    weighted = await _engine_weights(db_pool)
+    weighted = await _assert_engines_serve_only_the_stage(db_pool, "cold_start")
 
-    for engine in ENGINES:
-        users = await _engine_users(db_pool, engine)
-        # nobody here is a moderator, so less_seen too follows the weights alone
-        if "cold_start" not in weighted[engine]:
-            assert not users, engine
-        elif engine in ENGINES_WITH_FIXTURE_CANDIDATES:
-            assert users, engine
     assert any("cold_start" not in weighted[engine] for engine in ENGINES), weighted
 
 
@@ -335,15 +345,9 @@ async def test_every_engine_serves_the_users_of_its_stages(
     try:
         result = run_dbt("run", "--full-refresh", "--vars", everyone_mature, *selection)
         assert result.returncode == 0, result.stdout[-3000:]
-        weighted = await _engine_weights(db_pool)
+        await _assert_engines_serve_only_the_stage(db_pool, "mature")
 
         for engine in ENGINES:
-            users = await _engine_users(db_pool, engine)
-            if "mature" not in weighted[engine]:
-                assert not users, engine
-            # the fixture has no uploads (best_uploaded_memes) and no meme past goat's gates
-            elif engine in ENGINES_WITH_FIXTURE_CANDIDATES:
-                assert users, engine
             await _assert_engine_rows_are_valid(built_feed, db_pool, engine)
     finally:
         restored = run_dbt("run", "--full-refresh", "--vars", FIXTURE_VARS, *selection)
