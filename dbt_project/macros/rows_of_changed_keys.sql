@@ -1,15 +1,16 @@
 {#
-    Two CTEs for an incremental model rebuilt per key (delete+insert on `key`): `output_cte`
-    holds every row of `source_cte` whose key changed since the model's watermark, so each
-    changed key is recomputed from all of its rows (late reactions included); a full build
-    takes all rows. Ends with a comma, ready for the next CTE.
+    Two CTEs for an incremental model rebuilt per key (delete+insert on `key`, a column or a
+    list of columns): `output_cte` holds every row of `source_cte` whose key changed since the
+    model's watermark, so each changed key is recomputed from all of its rows (late reactions
+    included); a full build takes all rows. Ends with a comma, ready for the next CTE.
 #}
 {% macro rows_of_changed_keys(output_cte, source_cte, key, changed_at, watermark_column) -%}
+{%- set key_columns = [key] if key is string else key -%}
 {% if is_incremental() %}
 
 changed_keys_of_{{ output_cte }} as (
 
-    select distinct {{ key }}
+    select distinct {{ key_columns | join(', ') }}
 
     from {{ source_cte }}
     where {{ changed_at }} > {{ incremental_watermark(watermark_column) }}
@@ -22,7 +23,11 @@ changed_keys_of_{{ output_cte }} as (
 
     from {{ source_cte }}
     inner join changed_keys_of_{{ output_cte }}
-        on {{ source_cte }}.{{ key }} = changed_keys_of_{{ output_cte }}.{{ key }}
+        on
+            {% for column in key_columns -%}
+            {{ 'and ' if not loop.first }}{{ source_cte }}.{{ column }}
+            = changed_keys_of_{{ output_cte }}.{{ column }}
+            {% endfor %}
 
 ),
 

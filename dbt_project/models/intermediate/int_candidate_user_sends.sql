@@ -7,14 +7,14 @@
 -- fresh statistics: the candidate models plan their joins on this table right away
 {{ config(materialized='table', post_hook=['analyze {{ this }}']) }}
 
-with candidate_users as (
+with candidate_users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
     where needs_build
 
 ),
 
-reactions as (
+reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 

@@ -26,13 +26,13 @@
 {%- set previous_candidates = prior_build_relation('user_candidates') %}
 {%- set rebuild_everyone = flags.FULL_REFRESH or previous_candidates is none %}
 
-with users as (
+with users as not materialized (
 
     select * from {{ ref('stg_app__user') }}
 
 ),
 
-user_stats as (
+user_stats as not materialized (
 
     select * from {{ ref('user_stats') }}
 
@@ -71,13 +71,13 @@ rebuild_reasons as (
 
 {% else %}
 
-servable_memes as (
+servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-reactions as (
+reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 

@@ -4,19 +4,19 @@
     count (local files, uploads) get quartile 0, like the anchor bot.
 #}
 
-with memes as (
+with memes as not materialized (
 
     select * from {{ ref('stg_app__meme') }}
 
 ),
 
-meme_sources as (
+meme_sources as not materialized (
 
     select * from {{ ref('stg_app__meme_source') }}
 
 ),
 
-raw_telegram as (
+raw_telegram as not materialized (
 
     select * from {{ ref('stg_app__meme_raw_telegram') }}
 

@@ -8,11 +8,18 @@
     reacted_at of a changed row (a reaction re-made later leaves its old place). Sessions that
     ended before it cannot change, so the rows from the start of the session holding the user's
     last reaction before that moment are recomputed, numbered on from the sessions before it;
-    the reaction before that start gives the first recomputed row its gap. Work follows the new
+    the reaction before that start gives the first recomputed row its gap and the count of
+    active days it carries on from (user_active_day_number). Work follows the new
     reactions, not the user's history. A recomputed session is always recomputed whole, so all
     rows of a session share sessionised_at (fct_sessions relies on that).
 #}
 
+{#
+    Indexes: (user_id, reacted_at) finds a user's resume point and last rows; (user_id,
+    meme_id) the rows a build replaces; sent_at metrics_engine_daily's days; (sessionised_at,
+    reacted_at) the rows of a build and this model's watermark, one index descent even after a
+    full build.
+#}
 {{
     config(
         materialized='incremental',
@@ -21,12 +28,14 @@
         on_schema_change='fail',
         post_hook=[
             "{{ index_once('user_id, reacted_at') }}",
-            "{{ index_once('sessionised_at') }}",
+            "{{ index_once('user_id, meme_id', unique=true) }}",
+            "{{ index_once('sent_at') }}",
+            "{{ index_once('sessionised_at, reacted_at') }}",
         ],
     )
 }}
 
-with reactions as (
+with reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 
@@ -70,7 +79,8 @@ resume_points as (
         changed_users.user_id,
         coalesce(last_before.session_started_at, '-infinity'::timestamptz) as resume_at,
         coalesce(last_before.session_number - 1, 0) as sessions_before,
-        before_resume.reacted_at as reacted_before_resume_at
+        before_resume.reacted_at as reacted_before_resume_at,
+        coalesce(before_resume.user_active_day_number, 0) as active_days_before
 
     from changed_users
     left join lateral (
@@ -86,7 +96,9 @@ resume_points as (
         limit 1
     ) as last_before on true
     left join lateral (
-        select previous.reacted_at
+        select
+            previous.reacted_at,
+            previous.user_active_day_number
 
         from {{ this }} as previous
         where
@@ -101,15 +113,24 @@ resume_points as (
 user_reactions as (
 
     select
-        reactions.*,
+        user_tail.*,
         resume_points.sessions_before,
-        resume_points.reacted_before_resume_at
+        resume_points.reacted_before_resume_at,
+        resume_points.active_days_before
 
-    from reactions
-    inner join resume_points
-        on
+    from resume_points
+    -- lateral: each user's tail is a range of the app's (user_id, reacted_at) index; as a
+    -- join the planner sorted all 10M reactions for a merge join instead
+    cross join lateral (
+        select reactions.*
+
+        from reactions
+        where
             reactions.user_id = resume_points.user_id
             and reactions.reacted_at >= resume_points.resume_at
+        -- keeps the subquery from being flattened back into that join
+        offset 0  -- noqa: AM09
+    ) as user_tail
 
 ),
 
@@ -120,7 +141,8 @@ user_reactions as (
     select
         *,
         0 as sessions_before,
-        null::timestamptz as reacted_before_resume_at
+        null::timestamptz as reacted_before_resume_at,
+        0 as active_days_before
 
     from reactions
 
@@ -140,6 +162,7 @@ reacted as (
         reacted_at,
         sessions_before,
         reacted_before_resume_at,
+        active_days_before,
         extract(epoch from reacted_at - sent_at)::double precision as reaction_time_sec
 
     from user_reactions
@@ -151,12 +174,10 @@ with_gaps as (
 
     select
         *,
-        extract(
-            epoch from reacted_at - coalesce(
-                lag(reacted_at) over (partition by user_id order by reacted_at, meme_id),
-                reacted_before_resume_at
-            )
-        )::double precision as sec_since_previous_reaction
+        coalesce(
+            lag(reacted_at) over (partition by user_id order by reacted_at, meme_id),
+            reacted_before_resume_at
+        ) as previous_reacted_at
 
     from reacted
 
@@ -166,9 +187,18 @@ flagged as (
 
     select
         *,
+        extract(epoch from reacted_at - previous_reacted_at)::double precision
+            as sec_since_previous_reaction,
         coalesce(
-            sec_since_previous_reaction >= {{ var('session_gap_minutes') }} * 60, true
-        ) as is_session_start
+            extract(epoch from reacted_at - previous_reacted_at)
+            >= {{ var('session_gap_minutes') }} * 60,
+            true
+        ) as is_session_start,
+        coalesce(
+            (previous_reacted_at at time zone 'UTC')::date
+            <> (reacted_at at time zone 'UTC')::date,
+            true
+        ) as is_first_reaction_of_day
 
     from with_gaps
 
@@ -182,7 +212,12 @@ numbered as (
             partition by user_id
             order by reacted_at, meme_id
             rows between unbounded preceding and current row
-        )::integer as session_number
+        )::integer as session_number,
+        active_days_before + sum(case when is_first_reaction_of_day then 1 else 0 end) over (
+            partition by user_id
+            order by reacted_at, meme_id
+            rows between unbounded preceding and current row
+        )::integer as user_active_day_number
 
     from flagged
 
@@ -213,6 +248,7 @@ final as (
         reacted_at,
         reaction_time_sec,
         sec_since_previous_reaction,
+        user_active_day_number,
         {{ build_timestamp() }} as sessionised_at
 
     from numbered

@@ -3,7 +3,7 @@
     that defines "servable" for the engines, cold start and monitoring.
 #}
 
-with memes as (
+with memes as not materialized (
 
     select * from {{ ref('stg_app__meme') }}
 

@@ -32,7 +32,7 @@
     )
 }}
 
-with sessionised as (
+with sessionised as not materialized (
 
     select * from {{ ref('int_reactions_sessionised') }}
 

@@ -3,19 +3,19 @@
     how many memes it gave and how many of them were sent, and its newest meme's age.
 #}
 
-with meme_sources as (
+with meme_sources as not materialized (
 
     select * from {{ ref('stg_app__meme_source') }}
 
 ),
 
-memes as (
+memes as not materialized (
 
     select * from {{ ref('stg_app__meme') }}
 
 ),
 
-reaction_stats as (
+reaction_stats as not materialized (
 
     select * from {{ ref('int_meme_reaction_stats') }}
 

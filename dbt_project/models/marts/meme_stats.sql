@@ -6,25 +6,25 @@
     zeroed them); the cheap parts (age, views rank, invites) are recomputed every build.
 #}
 
-with memes as (
+with memes as not materialized (
 
     select * from {{ ref('stg_app__meme') }}
 
 ),
 
-deep_links as (
+deep_links as not materialized (
 
     select * from {{ ref('stg_app__user_deep_link_log') }}
 
 ),
 
-raw_impressions as (
+raw_impressions as not materialized (
 
     select * from {{ ref('int_meme_raw_impressions') }}
 
 ),
 
-reaction_stats as (
+reaction_stats as not materialized (
 
     select * from {{ ref('int_meme_reaction_stats') }}
 

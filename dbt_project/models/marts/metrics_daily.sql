@@ -5,7 +5,7 @@
     1 / 7 days before the build is NULL (not known yet).
 #}
 
-with sessions as (
+with sessions as not materialized (
 
     select * from {{ ref('fct_sessions') }}
 

@@ -20,13 +20,13 @@
     )
 }}
 
-with scored_reactions as (
+with scored_reactions as not materialized (
 
     select * from {{ ref('int_reactions_scored') }}
 
 ),
 
-sessionised as (
+sessionised as not materialized (
 
     select * from {{ ref('int_reactions_sessionised') }}
 
@@ -49,15 +49,18 @@ changed_days as (
 
 ),
 
+-- A day as a range of sent_at, which the indexes on sent_at read; a filter on the date
+-- expression reads all 10M rows.
 day_sends as (
 
     select scored_reactions.*
 
-    from scored_reactions
-    where
-        (scored_reactions.sent_at at time zone 'UTC')::date in (
-            select changed_days.metric_date from changed_days
-        )
+    from changed_days
+    inner join scored_reactions
+        on
+            scored_reactions.sent_at >= changed_days.metric_date::timestamp at time zone 'UTC'
+            and scored_reactions.sent_at
+            < (changed_days.metric_date + 1)::timestamp at time zone 'UTC'
 
 ),
 
@@ -65,11 +68,11 @@ day_sessionised as (
 
     select sessionised.*
 
-    from sessionised
-    where
-        (sessionised.sent_at at time zone 'UTC')::date in (
-            select changed_days.metric_date from changed_days
-        )
+    from changed_days
+    inner join sessionised
+        on
+            sessionised.sent_at >= changed_days.metric_date::timestamp at time zone 'UTC'
+            and sessionised.sent_at < (changed_days.metric_date + 1)::timestamp at time zone 'UTC'
 
 ),
 
@@ -89,35 +92,51 @@ day_sessionised as (
 
 {% endif %}
 
-sends as (
+-- Sends and continuations are counted apart and joined per day and engine: a sessionised row
+-- is a reacted send with the same sent_at and recommended_by, and joining the two per send
+-- hashed one of the 10M-row tables.
+sends_per_engine_and_day as (
 
     select
-        day_sends.recommended_by as engine,
-        (day_sends.sent_at at time zone 'UTC')::date as metric_date,
-        day_sends.is_reacted,
-        day_sends.is_liked,
-        coalesce(day_sessionised.is_session_continued, false) as is_session_continued
+        recommended_by as engine,
+        (sent_at at time zone 'UTC')::date as metric_date,
+        count(*) as count_sends,
+        count(*) filter (where is_reacted) as count_reactions,
+        count(*) filter (where is_liked) as count_likes
 
     from day_sends
-    left join day_sessionised
-        on
-            day_sends.user_id = day_sessionised.user_id
-            and day_sends.meme_id = day_sessionised.meme_id
+    group by recommended_by, (sent_at at time zone 'UTC')::date
+
+),
+
+continued_per_engine_and_day as (
+
+    select
+        recommended_by as engine,
+        (sent_at at time zone 'UTC')::date as metric_date,
+        count(*) as count_continued
+
+    from day_sessionised
+    where is_session_continued
+    group by recommended_by, (sent_at at time zone 'UTC')::date
 
 ),
 
 per_engine_and_day as (
 
     select
-        metric_date,
-        engine,
-        count(*) as count_sends,
-        count(*) filter (where is_reacted) as count_reactions,
-        count(*) filter (where is_liked) as count_likes,
-        count(*) filter (where is_session_continued) as count_continued
+        sends_per_engine_and_day.metric_date,
+        sends_per_engine_and_day.engine,
+        sends_per_engine_and_day.count_sends,
+        sends_per_engine_and_day.count_reactions,
+        sends_per_engine_and_day.count_likes,
+        coalesce(continued_per_engine_and_day.count_continued, 0) as count_continued
 
-    from sends
-    group by metric_date, engine
+    from sends_per_engine_and_day
+    left join continued_per_engine_and_day
+        on
+            sends_per_engine_and_day.metric_date = continued_per_engine_and_day.metric_date
+            and sends_per_engine_and_day.engine = continued_per_engine_and_day.engine
 
 ),
 

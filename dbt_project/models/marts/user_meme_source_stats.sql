@@ -1,13 +1,16 @@
 {#
     A user's reactions per meme source: the personal source affinity the engines use.
     Only reacted rows count; one row per user and source the user reacted to.
-    Incremental: all rows of a user with a send rescored since the watermark are rebuilt.
+    Incremental per (user, source): the pairs with a send rescored since the watermark are
+    recomputed from all their sends (a reaction is never withdrawn, so a pair's row never has
+    to go). An active user's other sources keep their rows: rewriting every row of the users a
+    build touches wrote 1.2M rows after 100k new reactions at full size.
 #}
 
 {{
     config(
         materialized='incremental',
-        unique_key='user_id',
+        unique_key=['user_id', 'meme_source_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
@@ -16,13 +19,15 @@
     )
 }}
 
-with scored_reactions as (
+with scored_reactions as not materialized (
 
     select * from {{ ref('int_reactions_scored') }}
 
 ),
 
-{{ rows_of_changed_keys('user_reactions', 'scored_reactions', 'user_id', 'scored_at', 'updated_at') }}
+{{ rows_of_changed_keys(
+    'user_reactions', 'scored_reactions', ['user_id', 'meme_source_id'], 'scored_at', 'updated_at'
+) }}
 
 per_user_and_source as (
 

@@ -3,13 +3,13 @@
     the incremental int_user_reaction_stats plus invites, which are cheap to recompute.
 #}
 
-with users as (
+with users as not materialized (
 
     select * from {{ ref('stg_app__user') }}
 
 ),
 
-reaction_stats as (
+reaction_stats as not materialized (
 
     select * from {{ ref('int_user_reaction_stats') }}
 

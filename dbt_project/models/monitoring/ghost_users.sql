@@ -7,25 +7,25 @@
     window; the tests on this model warn and error on their counts.
 #}
 
-with users as (
+with users as not materialized (
 
     select * from {{ ref('stg_app__user') }}
 
 ),
 
-user_tg as (
+user_tg as not materialized (
 
     select * from {{ ref('stg_app__user_tg') }}
 
 ),
 
-reactions as (
+reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 
 ),
 
-blocked_deep_links as (
+blocked_deep_links as not materialized (
 
     select * from {{ ref('blocked_deep_links') }}
 

@@ -5,32 +5,32 @@
     (int_candidate_users.needs_build): the others' lists are as checked when they were made.
 #}
 
-with users as (
+with users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
     where needs_build
 
 ),
 
-user_languages as (
+user_languages as not materialized (
 
     select * from {{ ref('stg_app__user_language') }}
 
 ),
 
-servable_memes as (
+servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-reactions as (
+reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 
 ),
 
-user_candidates as (
+user_candidates as not materialized (
 
     select * from {{ ref('user_candidates') }}
 

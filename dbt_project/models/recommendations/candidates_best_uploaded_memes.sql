@@ -3,19 +3,19 @@
     by their like rate with a 1/1 prior, scored source_affinity x that like rate.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 
 ),
 
-meme_sources as (
+meme_sources as not materialized (
 
     select * from {{ ref('stg_app__meme_source') }}
 

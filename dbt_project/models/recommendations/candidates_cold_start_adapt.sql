@@ -7,25 +7,25 @@
     greatest(source weight + 0.5, 0.1) x lr_smoothed.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 
 ),
 
-scored_reactions as (
+scored_reactions as not materialized (
 
     select * from {{ ref('int_reactions_scored') }}
 
 ),
 
-cold_start_users as (
+cold_start_users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
     where needs_build and nmemes_sent >= 1 and {{ engine_serves_user('cold_start_adapt') }}

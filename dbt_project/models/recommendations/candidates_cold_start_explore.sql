@@ -4,13 +4,13 @@
     var('cold_start_explore_min_lr_smoothed'), by lr_smoothed then reactions.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 

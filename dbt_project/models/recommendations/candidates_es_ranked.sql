@@ -4,13 +4,13 @@
     var('quality_min_likes') likes; scored source_affinity x engagement_score.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 

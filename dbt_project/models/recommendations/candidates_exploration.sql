@@ -6,13 +6,13 @@
     bounds the share of impressions it gets.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 

@@ -6,19 +6,19 @@
     quartile by views x the source's reaction rate; scored source_affinity x that.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 
 ),
 
-meme_source_stats as (
+meme_source_stats as not materialized (
 
     select * from {{ ref('meme_source_stats') }}
 

@@ -5,13 +5,13 @@
     HEAD fix of its NULL bug).
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 

@@ -3,13 +3,13 @@
     among the last var('recently_liked_window') likes of all users, most liked first.
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-reactions_for_window as (
+reactions_for_window as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 

@@ -7,19 +7,19 @@
     other language (no language preference: every meme by quality).
 #}
 
-with servable_memes as (
+with servable_memes as not materialized (
 
     select * from {{ ref('int_servable_memes') }}
 
 ),
 
-user_languages as (
+user_languages as not materialized (
 
     select * from {{ ref('stg_app__user_language') }}
 
 ),
 
-meme_stats as (
+meme_stats as not materialized (
 
     select * from {{ ref('meme_stats') }}
 

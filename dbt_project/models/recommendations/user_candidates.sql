@@ -52,19 +52,19 @@ candidates_{{ engine }} as (
 
 {% endfor %}
 
-fallback_candidates as (
+fallback_candidates as not materialized (
 
     select * from {{ ref('candidates_fallback') }}
 
 ),
 
-engine_weights as (
+engine_weights as not materialized (
 
     select * from {{ ref('engine_weights') }}
 
 ),
 
-candidate_users as (
+candidate_users as not materialized (
 
     select * from {{ ref('int_candidate_users') }}
     where needs_build
