@@ -281,7 +281,7 @@ running as (
 
 ),
 
-final as (
+rescored as (
 
     select
         user_id,
@@ -319,6 +319,63 @@ final as (
     from running
     where sent_at >= recompute_from_sent_at
 
+),
+
+{% if is_incremental() %}
+
+-- What each replaced row counted, so that int_meme_reaction_stats can move its sums by the
+-- difference instead of re-reading every reaction of the memes a build touches.
+final as (
+
+    select
+        rescored.*,
+        previous.scored_at as previous_scored_at,
+        previous.is_liked as previous_is_liked,
+        previous.is_disliked as previous_is_disliked,
+        previous.reaction_time_sec as previous_reaction_time_sec,
+        previous.debiased_like as previous_debiased_like,
+        previous.debiased_engagement as previous_debiased_engagement
+
+    from rescored
+    left join lateral (
+        select
+            replaced.scored_at,
+            replaced.is_liked,
+            replaced.is_disliked,
+            replaced.reaction_time_sec,
+            replaced.debiased_like,
+            replaced.debiased_engagement
+
+        from {{ this }} as replaced
+        where
+            replaced.user_id = rescored.user_id
+            and replaced.meme_id = rescored.meme_id
+        -- one row by the unique key anyway; the limit keeps it an index lookup per row (as a
+        -- join, the planner expected 100x the rows and hashed all 10M instead)
+        limit 1  -- noqa: AM09
+    ) as previous on true
+
 )
+
+{% else %}
+
+-- No row replaced a counted one as far as this build knows: previous_scored_at is the build
+-- itself, which tells an incremental int_meme_reaction_stats to recount these memes whole.
+final as (
+
+    select
+        rescored.*,
+        {{ build_timestamp() }} as previous_scored_at,
+        null::boolean as previous_is_liked,
+        null::boolean as previous_is_disliked,
+        null::double precision as previous_reaction_time_sec,
+        null::double precision as previous_debiased_like,
+        null::double precision as previous_debiased_engagement
+
+    from rescored
+
+)
+
+{% endif %}
 
 select * from final
