@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 
 import asyncpg
-from telegram import Bot, InputMediaPhoto, Message
+from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, TimedOut
 
+from bot import raw_api
 from bot.feed import Feed, QueuedMeme
-from bot.keyboards import meme_caption, reaction_keyboard, retry_keyboard
+from bot.keyboards import meme_caption, reaction_markup, retry_keyboard
 from bot.onboarding import set_blocked
 from bot.texts import text
 
@@ -93,15 +94,17 @@ class Delivery:
             meme_id=meme.meme_id,
             language=recipient.language,
         )
-        keyboard = reaction_keyboard(meme.meme_id)
+        keyboard = reaction_markup(meme.meme_id)
         if replace_message is not None:
-            await bot.edit_message_media(
-                chat_id=recipient.chat_id,
-                message_id=replace_message.message_id,
-                media=InputMediaPhoto(meme.telegram_file_id, caption=caption),
+            await raw_api.replace_photo(
+                bot,
+                recipient.chat_id,
+                replace_message.message_id,
+                meme.telegram_file_id,
+                caption=caption,
                 reply_markup=keyboard,
             )
             return
-        await bot.send_photo(
-            recipient.chat_id, meme.telegram_file_id, caption=caption, reply_markup=keyboard
+        await raw_api.send_photo(
+            bot, recipient.chat_id, meme.telegram_file_id, caption=caption, reply_markup=keyboard
         )

@@ -16,11 +16,14 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import asyncpg
 import redis.asyncio as aioredis
+
+from bot.batching import Coalescer
 
 log = logging.getLogger(__name__)
 
@@ -96,21 +99,33 @@ order by
 limit $3
 """
 
-# Pops the next queued meme and, in the same round trip, keeps the user's pace (a moving
-# average of seconds between memes) and says how many memes are left.
+# Pops the next queued meme of each user (KEYS are queue and pace key pairs, one pair per pop)
+# and, in the same round trip, keeps each user's pace (a moving average of seconds between
+# memes) and says how many memes are left. Concurrent pops share one call (bot/batching.py).
 POP_AND_TRACK_PACE = """
-local item = redis.call('LPOP', KEYS[1])
-local left = redis.call('LLEN', KEYS[1])
-if not item then return {false, left, false} end
 local now = tonumber(ARGV[1])
-local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
-local pace = tonumber(redis.call('HGET', KEYS[2], 'pace') or ARGV[2])
-if last > 0 then
-    pace = 0.7 * pace + 0.3 * math.min(math.max(now - last, 0), tonumber(ARGV[3]))
+local out = {}
+for i = 1, #KEYS, 2 do
+    local item = redis.call('LPOP', KEYS[i])
+    local left = redis.call('LLEN', KEYS[i])
+    if not item then
+        out[#out + 1] = false
+        out[#out + 1] = left
+        out[#out + 1] = false
+    else
+        local last = tonumber(redis.call('HGET', KEYS[i + 1], 'last') or '0')
+        local pace = tonumber(redis.call('HGET', KEYS[i + 1], 'pace') or ARGV[2])
+        if last > 0 then
+            pace = 0.7 * pace + 0.3 * math.min(math.max(now - last, 0), tonumber(ARGV[3]))
+        end
+        redis.call('HSET', KEYS[i + 1], 'last', ARGV[1], 'pace', tostring(pace))
+        redis.call('EXPIRE', KEYS[i + 1], 86400)
+        out[#out + 1] = item
+        out[#out + 1] = left
+        out[#out + 1] = tostring(pace)
+    end
 end
-redis.call('HSET', KEYS[2], 'last', ARGV[1], 'pace', tostring(pace))
-redis.call('EXPIRE', KEYS[2], 86400)
-return {item, left, tostring(pace)}
+return out
 """
 DEFAULT_SECONDS_PER_MEME = 10.0
 # A long pause says nothing about how fast the next taps come.
@@ -140,7 +155,16 @@ class QueuedMeme:
     engine: str
 
     def encode(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # A literal dict, not dataclasses.asdict: that deep-copies and was a tenth of a refill.
+        return json.dumps(
+            {
+                "meme_id": self.meme_id,
+                "telegram_file_id": self.telegram_file_id,
+                "caption": self.caption,
+                "engine": self.engine,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
     def decode(cls, raw: bytes | str) -> QueuedMeme:
@@ -182,7 +206,9 @@ class Feed:
         self._refill_threshold = refill_threshold
         self._refill_batch = refill_batch
         self._background_refills: set[asyncio.Task[int]] = set()
+        self._users_refilling: set[int] = set()
         self._pop_and_track_pace = redis.register_script(POP_AND_TRACK_PACE)
+        self._pops: Coalescer[int, PoppedMeme | None] = Coalescer(self._pop_batch)
 
     async def claim_next(self, user_id: int) -> QueuedMeme | None:
         """Pop the next meme and record it as sent; None only when nothing unseen is left."""
@@ -197,13 +223,22 @@ class Feed:
 
     async def pop(self, user_id: int) -> PoppedMeme | None:
         """Take the head of the queue without claiming it (the caller claims or pushes back)."""
-        raw, left, pace = await self._pop_and_track_pace(
-            keys=[queue_key(user_id), pace_key(user_id)],
-            args=[time.time(), DEFAULT_SECONDS_PER_MEME, MAX_COUNTED_GAP_SECONDS],
+        return await self._pops.submit(user_id)
+
+    async def _pop_batch(self, user_ids: Sequence[int]) -> list[PoppedMeme | None]:
+        keys = [key for user_id in user_ids for key in (queue_key(user_id), pace_key(user_id))]
+        replies = await self._pop_and_track_pace(
+            keys=keys, args=[time.time(), DEFAULT_SECONDS_PER_MEME, MAX_COUNTED_GAP_SECONDS]
         )
-        if raw is None:
-            return None
-        return PoppedMeme(QueuedMeme.decode(cast(bytes, raw)), int(left), float(pace))
+        popped: list[PoppedMeme | None] = []
+        for index in range(0, len(replies), 3):
+            raw, left, pace = replies[index : index + 3]
+            popped.append(
+                None
+                if raw is None
+                else PoppedMeme(QueuedMeme.decode(cast(bytes, raw)), int(left), float(pace))
+            )
+        return popped
 
     async def push_back(self, user_id: int, popped: PoppedMeme) -> None:
         """Return a popped meme that was not claimed to the head of the queue."""
@@ -240,15 +275,19 @@ class Feed:
             meme_id,
         )
 
-    async def refill(self, user_id: int, batch: int | None = None) -> int:
+    async def refill(
+        self, user_id: int, batch: int | None = None, *, wait_for_another: bool = True
+    ) -> int:
         """Append the next unseen candidates to the user's queue; returns how many were added.
 
         0 means nothing unseen is left for this user; REFILLED_BY_ANOTHER that a concurrent
-        refill ran instead.
+        refill ran instead (waited for, unless `wait_for_another` is false).
         """
         lock_token = secrets.token_hex(8)
         lock = refill_lock_key(user_id)
         if not await self._redis.set(lock, lock_token, nx=True, ex=REFILL_LOCK_SECONDS):
+            if not wait_for_another:
+                return REFILLED_BY_ANOTHER
             # Another refill is running: wait for it rather than queueing the same memes twice.
             for _ in range(50):
                 await asyncio.sleep(0.02)
@@ -305,6 +344,10 @@ class Feed:
         if self._background_refills:
             await asyncio.gather(*self._background_refills, return_exceptions=True)
 
+    async def close(self) -> None:
+        await self._pops.close()
+        await self.wait_for_background_refills()
+
     async def _claim(self, user_id: int, meme: QueuedMeme) -> bool:
         claimed = await self._pool.fetchval(
             """
@@ -320,6 +363,11 @@ class Feed:
         return bool(claimed)
 
     def _refill_in_background(self, user_id: int, *, batch: int) -> None:
+        # Every claim below the threshold asks for a refill; while one is on its way, more
+        # would only contend for the user's lock (they were most of the bot's Redis calls).
+        if user_id in self._users_refilling:
+            return
+        self._users_refilling.add(user_id)
         task = asyncio.create_task(self._refill_logging_errors(user_id, batch))
         self._background_refills.add(task)
         task.add_done_callback(self._background_refills.discard)
@@ -327,7 +375,9 @@ class Feed:
     async def _refill_logging_errors(self, user_id: int, batch: int) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             try:
-                return await self.refill(user_id, batch)
+                return await self.refill(user_id, batch, wait_for_another=False)
             except Exception:
                 log.exception("background refill failed for user %s", user_id)
+            finally:
+                self._users_refilling.discard(user_id)
         return 0

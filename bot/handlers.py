@@ -11,6 +11,7 @@ from telegram import Message, Update, User
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
+from bot import raw_api
 from bot.delivery import Delivery, Recipient
 from bot.feed import Feed
 from bot.keyboards import (
@@ -32,8 +33,8 @@ from bot.reactions import (
     CHANGE_REACTION_CALLBACK,
     Reaction,
     ReactionOutcome,
+    ReactionWriter,
     parse_reaction_callback,
-    record_reaction,
 )
 from bot.texts import LANGUAGE_NAMES, interface_language, text
 
@@ -48,6 +49,7 @@ class BotServices:
     redis: aioredis.Redis
     feed: Feed
     delivery: Delivery
+    reactions: ReactionWriter
     review_chat_id: int | None = None
 
 
@@ -107,8 +109,7 @@ async def react(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = query.from_user.id
     # The next meme is taken first so that the reaction and its sent row cost one statement.
     popped = await services.feed.pop(user_id)
-    result = await record_reaction(
-        services.pool,
+    result = await services.reactions.record(
         user_id,
         press.meme_id,
         press.reaction,
@@ -124,7 +125,6 @@ async def react(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await query.answer(text(language, key))
         return
-    await query.answer()
     next_meme = None
     if popped is not None and result.claimed_next:
         services.feed.after_claim(user_id, popped)
@@ -132,12 +132,17 @@ async def react(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = query.message.chat.id if query.message else user_id
     # A like keeps the meme in the chat; a dislike swaps it for the next one in place.
     replace = query.message if press.reaction is Reaction.DISLIKE else None
-    await services.delivery.send_next(
-        context.bot,
-        Recipient(user_id, chat_id, language),
-        replace_message=replace if isinstance(replace, Message) else None,
-        first_meme=next_meme,
-    )
+    try:
+        await services.delivery.send_next(
+            context.bot,
+            Recipient(user_id, chat_id, language),
+            replace_message=replace if isinstance(replace, Message) else None,
+            first_meme=next_meme,
+        )
+    finally:
+        # Answered after the next meme is on its way: the meme, not the spinner, is what the
+        # user waits for.
+        await raw_api.answer_callback_query(context.bot, query.id)
 
 
 async def retry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import random
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -16,20 +17,22 @@ RETRY_CALLBACK = "q:retry"
 CAPTION_LIMIT = 1024
 
 
-def reaction_keyboard(meme_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
+def reaction_markup(meme_id: int) -> dict[str, Any]:
+    """The like / dislike buttons as Bot API JSON (the hot path posts it without PTB objects)."""
+    return {
+        "inline_keyboard": [
             [
-                InlineKeyboardButton(
-                    random.choice(HEARTS),
-                    callback_data=reaction_callback_data(meme_id, Reaction.LIKE),
-                ),
-                InlineKeyboardButton(
-                    DISLIKE, callback_data=reaction_callback_data(meme_id, Reaction.DISLIKE)
-                ),
+                {
+                    "text": random.choice(HEARTS),
+                    "callback_data": reaction_callback_data(meme_id, Reaction.LIKE),
+                },
+                {
+                    "text": DISLIKE,
+                    "callback_data": reaction_callback_data(meme_id, Reaction.DISLIKE),
+                },
             ]
         ]
-    )
+    }
 
 
 def retry_keyboard(language: str) -> InlineKeyboardMarkup:

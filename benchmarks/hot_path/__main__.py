@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+import uvloop
 from telegram.ext import Application
 
 from benchmarks.hot_path import dataset, metering
@@ -42,7 +43,7 @@ from benchmarks.hot_path.anchor import (
 )
 from benchmarks.hot_path.harness import BenchRequest, PhaseResult, Simulation
 from bot import handlers
-from bot.app import BotConfig, build_application
+from bot.app import BotConfig, build_application, tune_garbage_collection
 from bot.keyboards import RETRY_CALLBACK as OUR_RETRY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,8 @@ class Options:
     seed: int
     only: str | None
     no_pool_reset: bool
+    loop: str
+    gc: str
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -128,6 +131,19 @@ def parse_options(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="what-if: asyncpg pools skip the reset query on release (both systems)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="event loop of the bot process (uvloop as in production: bot/runner.py)",
+    )
+    parser.add_argument(
+        "--gc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="garbage collector of the bot process: tuned as in production "
+        "(bot.app.tune_garbage_collection, for both systems) or Python's defaults",
+    )
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args(argv)
     if args.quick:
@@ -148,6 +164,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
         seed=args.seed,
         only="ours" if args.profile else args.only,
         no_pool_reset=args.experiment_no_pool_reset,
+        loop=args.loop,
+        gc=args.gc,
     )
 
 
@@ -177,7 +195,7 @@ class SystemRun:
             "reactions_per_second": round(self.throughput.reactions_per_second, 1),
             "closed_loop_p50_ms": round(self.throughput.percentile(0.5), 2),
             "closed_loop_p99_ms": round(self.throughput.percentile(0.99), 2),
-            "at_rate_achieved_per_second": round(self.latency.reactions_per_second, 1),
+            "at_rate_achieved_per_second": round(self.latency.steady_reactions_per_second, 1),
             "at_rate_p50_ms": round(self.latency.percentile(0.5), 2),
             "at_rate_p99_ms": round(self.latency.percentile(0.99), 2),
             "delivered_memes": self.delivered,
@@ -246,6 +264,8 @@ async def run_system(
     request = BenchRequest()
     application = build(request)
     await open_application(application)
+    if options.gc == "tuned":
+        tune_garbage_collection()
     simulation = Simulation(
         application, request, users, seed=options.seed, retry_callback=retry_callback
     )
@@ -412,7 +432,8 @@ async def main_async(options: Options) -> dict[str, Any]:
     )
     print(
         f"hot_path: {options.users} users x {options.reactions_per_user} reactions per "
-        f"phase, {options.memes:,} memes; load average {os.getloadavg()}",
+        f"phase, {options.memes:,} memes, {options.loop} event loop, {options.gc} gc; "
+        f"load average {os.getloadavg()}",
         flush=True,
     )
     started = time.perf_counter()
@@ -438,6 +459,7 @@ async def main_async(options: Options) -> dict[str, Any]:
                 redis_url=options.redis_url,
                 rate_limit=False,
                 db_pool_size=options.pool_size,
+                tune_gc=options.gc == "tuned",
             ),
             request=request,
         )
@@ -470,7 +492,11 @@ async def main_async(options: Options) -> dict[str, Any]:
 
 def run() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main_async(parse_options()))
+    options = parse_options()
+    if options.loop == "uvloop":
+        uvloop.run(main_async(options))
+    else:
+        asyncio.run(main_async(options))
 
 
 if __name__ == "__main__":

@@ -134,11 +134,31 @@ class PhaseResult:
     retries: int = 0
     wall_seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)
+    # user id -> (first, last) reaction finish time
+    user_spans: dict[int, tuple[float, float]] = field(default_factory=dict)
     target_rate: float | None = None
 
     @property
     def reactions_per_second(self) -> float:
         return self.reactions / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def steady_reactions_per_second(self) -> float:
+        """The rate while every user was active: from the last user's first reaction to the
+        first user's last one.
+
+        Users start and finish at random times, so the whole-phase rate mixes in a ramp up
+        and a long tail (the slowest user), not the load the bot was carrying.
+        """
+        if not self.user_spans:
+            return self.reactions_per_second
+        start = max(first for first, _ in self.user_spans.values())
+        end = min(last for _, last in self.user_spans.values())
+        if end - start <= 0:
+            return self.reactions_per_second
+        inside = sum(1 for at in self.finished_at if start < at <= end)
+        return inside / (end - start)
 
     def percentile(self, share: float) -> float:
         if not self.latencies_ms:
@@ -158,6 +178,7 @@ class PhaseResult:
             "retries": self.retries,
             "wall_seconds": round(self.wall_seconds, 3),
             "reactions_per_second": round(self.reactions_per_second, 1),
+            "steady_reactions_per_second": round(self.steady_reactions_per_second, 1),
             "target_rate": self.target_rate,
             "p50_ms": round(self.percentile(0.5), 2),
             "p90_ms": round(self.percentile(0.9), 2),
@@ -207,8 +228,8 @@ class Simulation:
         """Every user reacts `reactions_per_user` times, all users at once.
 
         With no `target_rate` each user reacts as soon as its next meme arrives (a closed
-        loop: the throughput figure). With one, each user waits an exponential think time
-        with mean users / target_rate first, so the offered load is about target_rate.
+        loop: the throughput figure). With one, each user's reactions are due at exponential
+        intervals with mean users / target_rate, so the offered load is about target_rate.
         """
         result = PhaseResult(name, target_rate=target_rate)
         total = len(self.users) * reactions_per_user
@@ -217,11 +238,13 @@ class Simulation:
 
         async def one(user: BenchUser) -> None:
             choices = self._choices[user.user_id]
-            if mean_think:
-                await asyncio.sleep(choices.uniform(0, 2 * mean_think))
+            # Arrivals are scheduled on the clock, not after each reply, so the offered load
+            # stays at target_rate whatever the latency (an open loop per user).
+            next_at = time.perf_counter() + choices.uniform(0, 2 * mean_think)
             for _ in range(reactions_per_user):
                 if mean_think:
-                    await asyncio.sleep(choices.expovariate(1.0 / mean_think))
+                    next_at += choices.expovariate(1.0 / mean_think)
+                    await asyncio.sleep(max(next_at - time.perf_counter(), 0.0))
                 await self._react(user, choices, result)
                 progress.advance()
 
@@ -248,6 +271,10 @@ class Simulation:
         after = self.request.last_delivery.get(user.user_id)
         if current is not None:
             result.reactions += 1
+            finished = time.perf_counter()
+            result.finished_at.append(finished)
+            first, _ = result.user_spans.get(user.user_id, (finished, finished))
+            result.user_spans[user.user_id] = (first, finished)
         if after is not None and after is not current and after.at >= started:
             result.delivered += 1
             if current is not None:
