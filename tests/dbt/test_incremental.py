@@ -63,6 +63,28 @@ async def incremental_and_full(
 
     later = datetime.now(UTC)
     rater = RATERS[0]
+    # a reaction that continues the newest stored session: that session's last row, written
+    # by the first build, now has a successor (is_session_continued flips)
+    newest = await db_pool.fetchrow(
+        "select user_id, reacted_at from app.user_meme_reaction"
+        " where reacted_at is not null order by reacted_at desc limit 1"
+    )
+    continuing_meme = await db_pool.fetchval(
+        "select id from app.meme where id <> all($2::bigint[]) and id not in ("
+        "   select meme_id from app.user_meme_reaction where user_id = $1)"
+        " order by id limit 1",
+        newest["user_id"],
+        [13, 14, 16, 17, 34, UNREACTED_MEME],
+    )
+    await db_pool.execute(
+        "insert into app.user_meme_reaction"
+        " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
+        " values ($1, $2, 'goat', $3, 1, $4)",
+        newest["user_id"],
+        continuing_meme,
+        newest["reacted_at"] + timedelta(seconds=30),
+        newest["reacted_at"] + timedelta(seconds=60),
+    )
     # a late reaction: the send of the unreacted meme was counted by the first build
     await db_pool.execute(
         "update app.user_meme_reaction set reaction_id = 1, reacted_at = $3"
@@ -169,3 +191,57 @@ async def test_memes_whose_replaced_rows_were_never_counted_are_recounted(
     assert after_incremental == await _snapshot_table(
         db_pool, "intermediate.int_meme_reaction_stats"
     )
+
+
+async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """The reaction models built twice before metrics_engine_daily, the second build
+    replacing a row the first one wrote (a reaction that continues the session of one from
+    between the builds): the daily metrics never counted that version, so moving by the
+    difference would subtract a continuation never added. The day is recounted, and the result
+    equals a full refresh."""
+    user_id = RATERS[2]
+    unsent = await db_pool.fetch(
+        "select id from app.meme where id not in ("
+        "   select meme_id from app.user_meme_reaction where user_id = $1)"
+        " order by id limit 2",
+        user_id,
+    )
+    assert len(unsent) == 2
+    reaction_models = (
+        "--select",
+        "int_reactions_scored int_reactions_sessionised",
+        "--vars",
+        FIXTURE_VARS,
+    )
+    now = datetime.now(UTC)
+    for meme, reacted_at in zip(unsent, (now - timedelta(seconds=30), now), strict=True):
+        await db_pool.execute(
+            "insert into app.user_meme_reaction"
+            " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
+            " values ($1, $2, 'goat', $3, 1, $4)",
+            user_id,
+            meme["id"],
+            reacted_at - timedelta(seconds=5),
+            reacted_at,
+        )
+        built = run_dbt("run", *reaction_models)
+        assert built.returncode == 0, built.stdout[-5000:]
+    replaced_uncounted = await db_pool.fetchval(
+        "select count(*) from intermediate.int_reactions_sessionised"
+        " where previous_sessionised_at > (select max(computed_at)"
+        "   from marts.metrics_engine_daily)"
+    )
+    assert replaced_uncounted > 0
+
+    metrics_only = ("--select", "metrics_engine_daily", "--vars", FIXTURE_VARS)
+    incremental = run_dbt("run", *metrics_only)
+    assert incremental.returncode == 0, incremental.stdout[-5000:]
+    after_incremental = await _snapshot_table(db_pool, "marts.metrics_engine_daily")
+    full = run_dbt("run", "--full-refresh", *metrics_only)
+    assert full.returncode == 0, full.stdout[-5000:]
+
+    assert after_incremental == await _snapshot_table(db_pool, "marts.metrics_engine_daily")

@@ -10,8 +10,11 @@
     last reaction before that moment are recomputed, numbered on from the sessions before it;
     the reaction before that start gives the first recomputed row its gap and the count of
     active days it carries on from (user_active_day_number). Work follows the new
-    reactions, not the user's history. A recomputed session is always recomputed whole, so all
-    rows of a session share sessionised_at (fct_sessions relies on that).
+    reactions, not the user's history. Of the recomputed rows only those that are new or
+    differ from the stored row are written (a reaction appended to a session changes the
+    session's previous last row and nothing else before it); rows of one session may so carry
+    different sessionised_at, and fct_sessions rebuilds each user's sessions from the earliest
+    written row's session on.
 #}
 
 {#
@@ -256,4 +259,89 @@ final as (
 
 )
 
-select * from final
+{% if is_incremental() %},
+
+-- Unchanged rows are not rewritten: deleting and re-inserting them under four indexes was
+-- most of this model's incremental time (a session of 30 rows rewritten for one new row).
+-- A written row keeps what the row it replaces counted (previous_*), so that
+-- metrics_engine_daily can move its counts by the difference.
+written as (
+
+    select
+        final.*,
+        stored.sessionised_at as previous_sessionised_at,
+        stored.is_session_continued as previous_is_session_continued
+
+    from final
+    left join lateral (
+        select
+            stored.sessionised_at,
+            stored.session_id,
+            stored.session_number,
+            stored.session_started_at,
+            stored.position_in_session,
+            stored.is_session_continued,
+            stored.is_session_start,
+            stored.recommended_by,
+            stored.reaction_id,
+            stored.is_liked,
+            stored.sent_at,
+            stored.reacted_at,
+            stored.reaction_time_sec,
+            stored.sec_since_previous_reaction,
+            stored.user_active_day_number
+
+        from {{ this }} as stored
+        where stored.user_id = final.user_id and stored.meme_id = final.meme_id
+        -- one row by the unique key; the limit keeps it an index lookup per row
+        limit 1  -- noqa: AM09
+    ) as stored on true
+    where
+        (
+            final.session_id,
+            final.session_number,
+            final.session_started_at,
+            final.position_in_session,
+            final.is_session_continued,
+            final.is_session_start,
+            final.recommended_by,
+            final.reaction_id,
+            final.is_liked,
+            final.sent_at,
+            final.reacted_at,
+            final.reaction_time_sec,
+            final.sec_since_previous_reaction,
+            final.user_active_day_number
+        ) is distinct from (
+            stored.session_id,
+            stored.session_number,
+            stored.session_started_at,
+            stored.position_in_session,
+            stored.is_session_continued,
+            stored.is_session_start,
+            stored.recommended_by,
+            stored.reaction_id,
+            stored.is_liked,
+            stored.sent_at,
+            stored.reacted_at,
+            stored.reaction_time_sec,
+            stored.sec_since_previous_reaction,
+            stored.user_active_day_number
+        )
+
+)
+
+select * from written
+
+{% else %}
+
+-- No row replaced a counted one as far as this build knows: previous_sessionised_at is the
+-- build itself, which tells an incremental metrics_engine_daily to recount these days whole.
+select
+    final.*,
+    {{ build_timestamp() }} as previous_sessionised_at,
+    null::boolean as previous_is_session_continued
+
+from final
+
+{% endif %}

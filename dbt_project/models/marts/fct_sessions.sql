@@ -1,9 +1,10 @@
 {#
     One row per session (a run of a user's reactions with gaps under
     var('session_gap_minutes')): the north star's unit. Incremental: int_reactions_sessionised
-    recomputes whole sessions from a resume point per user, so the sessions with rows newer
-    than the watermark are rebuilt, and the user's sessions from the first rebuilt number on
-    are deleted first (a re-made reaction can merge or split sessions, so numbers may shift).
+    writes the rows that changed since the watermark; for each user with such rows, the
+    sessions from the earliest changed one on are deleted first (a re-made reaction can merge
+    or split sessions, so numbers may shift) and rebuilt from all of their rows, which start at
+    that session's start.
 #}
 
 {{
@@ -38,14 +39,50 @@ with sessionised as not materialized (
 
 ),
 
+{% if is_incremental() %}
+
+-- The start of each changed user's earliest changed session: sessions are runs in reacted_at
+-- order, so that session and every later one hold exactly the user's rows from there on.
+rebuilt_users as (
+
+    select
+        user_id,
+        min(session_started_at) as rebuilt_from
+
+    from sessionised
+    where sessionised_at > {{ incremental_watermark('sessionised_at') }}
+    group by user_id
+
+),
+
+user_reactions as (
+
+    select user_rows.*
+
+    from rebuilt_users
+    -- lateral: a range of the (user_id, reacted_at) index per user
+    cross join lateral (
+        select sessionised.*
+
+        from sessionised
+        where
+            sessionised.user_id = rebuilt_users.user_id
+            and sessionised.reacted_at >= rebuilt_users.rebuilt_from
+        -- keeps the subquery from being flattened back into a join
+        offset 0  -- noqa: AM09
+    ) as user_rows
+
+),
+
+{% else %}
+
 user_reactions as (
 
     select * from sessionised
-    {%- if is_incremental() %}
-    where sessionised_at > {{ incremental_watermark('sessionised_at') }}
-    {%- endif %}
 
 ),
+
+{% endif %}
 
 per_session as (
 

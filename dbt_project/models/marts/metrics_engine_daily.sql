@@ -3,9 +3,12 @@
     after which the session went on (the user reacted to them and then to another meme in the
     same session). An unreacted send counts as a stop. Also the engine's like rate.
 
-    Incremental per day: the days of the sends rescored (a new send or reaction) or
-    re-sessionised (a later reaction continues an earlier meme's session) since the watermark
-    are recomputed from all their sends; other days cannot change.
+    Incremental by difference: the rows int_reactions_scored and int_reactions_sessionised
+    wrote since the watermark carry what the rows they replaced counted (previous_*), so each
+    changed day and engine moves by (new - previous) over those rows only, instead of
+    re-reading whole days (late reactions reach back across dozens of days). A day with a
+    replaced row this model never counted (a reaction model built twice in between, or fully
+    refreshed alone) is recounted from all its sends.
 #}
 
 {{
@@ -34,18 +37,131 @@ sessionised as not materialized (
 
 {% if is_incremental() %}
 
--- Found through the indexes on the build stamps; a handful of days per build.
-changed_days as (
+{%- set watermark = incremental_watermark('computed_at') %}
 
-    select distinct (sent_at at time zone 'UTC')::date as metric_date
+rescored as (
+
+    select
+        recommended_by,
+        (sent_at at time zone 'UTC')::date as metric_date,
+        is_reacted,
+        is_liked,
+        previous_scored_at,
+        previous_is_liked,
+        previous_is_disliked
+
     from scored_reactions
-    where scored_at > {{ incremental_watermark('computed_at') }}
+    where scored_at > {{ watermark }}
+
+),
+
+resessionised as (
+
+    select
+        recommended_by,
+        (sent_at at time zone 'UTC')::date as metric_date,
+        is_session_continued,
+        previous_sessionised_at,
+        previous_is_session_continued
+
+    from sessionised
+    where sessionised_at > {{ watermark }}
+
+),
+
+-- Rows whose replaced version was written after this model's last build: their previous
+-- values were never counted here, so their days are counted again from scratch.
+recount_days as (
+
+    select metric_date
+    from rescored
+    where previous_scored_at > {{ watermark }}
 
     union
 
-    select distinct (sent_at at time zone 'UTC')::date as metric_date
-    from sessionised
-    where sessionised_at > {{ incremental_watermark('computed_at') }}
+    select metric_date
+    from resessionised
+    where previous_sessionised_at > {{ watermark }}
+
+),
+
+send_changes as (
+
+    select
+        recommended_by as engine,
+        metric_date,
+        count(*) filter (where previous_scored_at is null) as change_sends,
+        sum(
+            is_reacted::integer
+            - coalesce(previous_is_liked or previous_is_disliked, false)::integer
+        ) as change_reactions,
+        sum(is_liked::integer - coalesce(previous_is_liked, false)::integer) as change_likes
+
+    from rescored
+    where metric_date not in (select recount_days.metric_date from recount_days)
+    group by recommended_by, metric_date
+
+),
+
+continuation_changes as (
+
+    select
+        recommended_by as engine,
+        metric_date,
+        sum(
+            is_session_continued::integer
+            - coalesce(previous_is_session_continued, false)::integer
+        ) as change_continued
+
+    from resessionised
+    where metric_date not in (select recount_days.metric_date from recount_days)
+    group by recommended_by, metric_date
+
+),
+
+changed_keys as (
+
+    select
+        metric_date,
+        engine
+    from send_changes
+
+    union
+
+    select
+        metric_date,
+        engine
+    from continuation_changes
+
+),
+
+moved as (
+
+    select
+        changed_keys.metric_date,
+        changed_keys.engine,
+        coalesce(stored.count_sends, 0) + coalesce(send_changes.change_sends, 0)
+            as count_sends,
+        coalesce(stored.count_reactions, 0) + coalesce(send_changes.change_reactions, 0)
+            as count_reactions,
+        coalesce(stored.count_likes, 0) + coalesce(send_changes.change_likes, 0)
+            as count_likes,
+        coalesce(stored.count_continued, 0)
+        + coalesce(continuation_changes.change_continued, 0) as count_continued
+
+    from changed_keys
+    left join {{ this }} as stored
+        on
+            changed_keys.metric_date = stored.metric_date
+            and changed_keys.engine = stored.engine
+    left join send_changes
+        on
+            changed_keys.metric_date = send_changes.metric_date
+            and changed_keys.engine = send_changes.engine
+    left join continuation_changes
+        on
+            changed_keys.metric_date = continuation_changes.metric_date
+            and changed_keys.engine = continuation_changes.engine
 
 ),
 
@@ -55,12 +171,12 @@ day_sends as (
 
     select scored_reactions.*
 
-    from changed_days
+    from recount_days
     inner join scored_reactions
         on
-            scored_reactions.sent_at >= changed_days.metric_date::timestamp at time zone 'UTC'
+            scored_reactions.sent_at >= recount_days.metric_date::timestamp at time zone 'UTC'
             and scored_reactions.sent_at
-            < (changed_days.metric_date + 1)::timestamp at time zone 'UTC'
+            < (recount_days.metric_date + 1)::timestamp at time zone 'UTC'
 
 ),
 
@@ -68,11 +184,11 @@ day_sessionised as (
 
     select sessionised.*
 
-    from changed_days
+    from recount_days
     inner join sessionised
         on
-            sessionised.sent_at >= changed_days.metric_date::timestamp at time zone 'UTC'
-            and sessionised.sent_at < (changed_days.metric_date + 1)::timestamp at time zone 'UTC'
+            sessionised.sent_at >= recount_days.metric_date::timestamp at time zone 'UTC'
+            and sessionised.sent_at < (recount_days.metric_date + 1)::timestamp at time zone 'UTC'
 
 ),
 
@@ -122,7 +238,7 @@ continued_per_engine_and_day as (
 
 ),
 
-per_engine_and_day as (
+counted as (
 
     select
         sends_per_engine_and_day.metric_date,
@@ -140,6 +256,18 @@ per_engine_and_day as (
 
 ),
 
+per_engine_and_day as (
+
+    select * from counted
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from moved
+    {%- endif %}
+
+),
+
 final as (
 
     select
@@ -147,6 +275,7 @@ final as (
         engine,
         count_sends::integer as count_sends,
         count_reactions::integer as count_reactions,
+        count_likes::integer as count_likes,
         count_continued::integer as count_continued,
         (count_continued::double precision / count_sends) as continuation_rate,
         (count_likes::double precision / nullif(count_reactions, 0)) as like_rate,
