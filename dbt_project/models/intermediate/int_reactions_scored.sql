@@ -20,9 +20,10 @@
 
 {#
     Indexes: (user_id, sent_at) finds a user's last rows; (user_id, meme_id) the rows a build
-    replaces; sent_at metrics_engine_daily's days; (scored_at, changed_at) the rows of a build
-    and this model's watermark, one index descent even after a full build. Each index costs
-    every rescored row a write, so no more than these.
+    replaces; (scored_at, changed_at) the rows of a build and this model's watermark, one index
+    descent even after a full build. Each index costs every rescored row a write, so no more
+    than these (a sent_at index served metrics_engine_daily's whole days, which it now reads
+    only to recount a day after out-of-step builds).
 #}
 {{
     config(
@@ -33,7 +34,6 @@
         post_hook=[
             "{{ index_once('user_id, sent_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
-            "{{ index_once('sent_at') }}",
             "{{ index_once('scored_at, changed_at') }}",
         ],
     )

@@ -19,9 +19,8 @@
 
 {#
     Indexes: (user_id, reacted_at) finds a user's resume point and last rows; (user_id,
-    meme_id) the rows a build replaces; sent_at metrics_engine_daily's days; (sessionised_at,
-    reacted_at) the rows of a build and this model's watermark, one index descent even after a
-    full build.
+    meme_id) the rows a build replaces; (sessionised_at, reacted_at) the rows of a build and
+    this model's watermark, one index descent even after a full build.
 #}
 {{
     config(
@@ -32,7 +31,6 @@
         post_hook=[
             "{{ index_once('user_id, reacted_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
-            "{{ index_once('sent_at') }}",
             "{{ index_once('sessionised_at, reacted_at') }}",
         ],
     )

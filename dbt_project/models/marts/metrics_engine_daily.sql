@@ -165,8 +165,9 @@ moved as (
 
 ),
 
--- A day as a range of sent_at, which the indexes on sent_at read; a filter on the date
--- expression reads all 10M rows.
+-- A day to recount as a range of sent_at. Rare (a reaction model built without this one),
+-- so the reaction models keep no sent_at index for it: an index write per rescored row costs
+-- every build, a scan of the two tables only the builds that recount.
 day_sends as (
 
     select scored_reactions.*
