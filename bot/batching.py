@@ -37,7 +37,6 @@ class Coalescer(Generic[RequestT, ResultT]):
         self._pending: list[tuple[RequestT, asyncio.Future[ResultT]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self.batches = 0
-        self.requests = 0
 
     async def submit(self, request: RequestT) -> ResultT:
         future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
@@ -53,7 +52,6 @@ class Coalescer(Generic[RequestT, ResultT]):
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 self.batches += 1
-                self.requests += len(batch)
                 try:
                     results = await self._run_batch([request for request, _ in batch])
                     if len(results) != len(batch):

@@ -50,6 +50,47 @@ def _comparable(value: object) -> object:
     return round(value, 9) if isinstance(value, float) else value
 
 
+async def _unsent_memes(
+    pool: asyncpg.Pool, user_id: int, count: int, excluding: list[int] | None = None
+) -> list[int]:
+    rows = await pool.fetch(
+        "select id from app.meme where id <> all($2::bigint[]) and id not in ("
+        "   select meme_id from app.user_meme_reaction where user_id = $1)"
+        " order by id limit $3",
+        user_id,
+        excluding or [],
+        count,
+    )
+    return [row["id"] for row in rows]
+
+
+async def _liked_send(
+    pool: asyncpg.Pool, user_id: int, meme_id: int, sent_at: datetime, reacted_at: datetime
+) -> None:
+    await pool.execute(
+        "insert into app.user_meme_reaction"
+        " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
+        " values ($1, $2, 'goat', $3, 1, $4)",
+        user_id,
+        meme_id,
+        sent_at,
+        reacted_at,
+    )
+
+
+async def _incremental_then_full_refresh(
+    pool: asyncpg.Pool, run_dbt: RunDbt, model: str, table: str
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """`model` built incrementally, then fully refreshed: the table after each."""
+    only = ("--select", model, "--vars", FIXTURE_VARS)
+    incremental = run_dbt("run", *only)
+    assert incremental.returncode == 0, incremental.stdout[-5000:]
+    after_incremental = await _snapshot_table(pool, table)
+    full = run_dbt("run", "--full-refresh", *only)
+    assert full.returncode == 0, full.stdout[-5000:]
+    return after_incremental, await _snapshot_table(pool, table)
+
+
 @pytest.fixture(scope="module")
 async def incremental_and_full(
     db_pool: asyncpg.Pool, run_dbt: RunDbt
@@ -69,17 +110,11 @@ async def incremental_and_full(
         "select user_id, reacted_at from app.user_meme_reaction"
         " where reacted_at is not null order by reacted_at desc limit 1"
     )
-    continuing_meme = await db_pool.fetchval(
-        "select id from app.meme where id <> all($2::bigint[]) and id not in ("
-        "   select meme_id from app.user_meme_reaction where user_id = $1)"
-        " order by id limit 1",
-        newest["user_id"],
-        [13, 14, 16, 17, 34, UNREACTED_MEME],
+    [continuing_meme] = await _unsent_memes(
+        db_pool, newest["user_id"], 1, excluding=[13, 14, 16, 17, 34, UNREACTED_MEME]
     )
-    await db_pool.execute(
-        "insert into app.user_meme_reaction"
-        " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
-        " values ($1, $2, 'goat', $3, 1, $4)",
+    await _liked_send(
+        db_pool,
         newest["user_id"],
         continuing_meme,
         newest["reacted_at"] + timedelta(seconds=30),
@@ -181,16 +216,10 @@ async def test_memes_whose_replaced_rows_were_never_counted_are_recounted(
     )
     assert replaced_twice > 0
 
-    stats_only = ("--select", "int_meme_reaction_stats", "--vars", FIXTURE_VARS)
-    incremental = run_dbt("run", *stats_only)
-    assert incremental.returncode == 0, incremental.stdout[-5000:]
-    after_incremental = await _snapshot_table(db_pool, "intermediate.int_meme_reaction_stats")
-    full = run_dbt("run", "--full-refresh", *stats_only)
-    assert full.returncode == 0, full.stdout[-5000:]
-
-    assert after_incremental == await _snapshot_table(
-        db_pool, "intermediate.int_meme_reaction_stats"
+    after_incremental, after_full = await _incremental_then_full_refresh(
+        db_pool, run_dbt, "int_meme_reaction_stats", "intermediate.int_meme_reaction_stats"
     )
+    assert after_incremental == after_full
 
 
 async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
@@ -204,12 +233,7 @@ async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
     difference would subtract a continuation never added. The day is recounted, and the result
     equals a full refresh."""
     user_id = RATERS[2]
-    unsent = await db_pool.fetch(
-        "select id from app.meme where id not in ("
-        "   select meme_id from app.user_meme_reaction where user_id = $1)"
-        " order by id limit 2",
-        user_id,
-    )
+    unsent = await _unsent_memes(db_pool, user_id, 2)
     assert len(unsent) == 2
     reaction_models = (
         "--select",
@@ -218,16 +242,8 @@ async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
         FIXTURE_VARS,
     )
     now = datetime.now(UTC)
-    for meme, reacted_at in zip(unsent, (now - timedelta(seconds=30), now), strict=True):
-        await db_pool.execute(
-            "insert into app.user_meme_reaction"
-            " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
-            " values ($1, $2, 'goat', $3, 1, $4)",
-            user_id,
-            meme["id"],
-            reacted_at - timedelta(seconds=5),
-            reacted_at,
-        )
+    for meme_id, reacted_at in zip(unsent, (now - timedelta(seconds=30), now), strict=True):
+        await _liked_send(db_pool, user_id, meme_id, reacted_at - timedelta(seconds=5), reacted_at)
         built = run_dbt("run", *reaction_models)
         assert built.returncode == 0, built.stdout[-5000:]
     replaced_uncounted = await db_pool.fetchval(
@@ -237,11 +253,7 @@ async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
     )
     assert replaced_uncounted > 0
 
-    metrics_only = ("--select", "metrics_engine_daily", "--vars", FIXTURE_VARS)
-    incremental = run_dbt("run", *metrics_only)
-    assert incremental.returncode == 0, incremental.stdout[-5000:]
-    after_incremental = await _snapshot_table(db_pool, "marts.metrics_engine_daily")
-    full = run_dbt("run", "--full-refresh", *metrics_only)
-    assert full.returncode == 0, full.stdout[-5000:]
-
-    assert after_incremental == await _snapshot_table(db_pool, "marts.metrics_engine_daily")
+    after_incremental, after_full = await _incremental_then_full_refresh(
+        db_pool, run_dbt, "metrics_engine_daily", "marts.metrics_engine_daily"
+    )
+    assert after_incremental == after_full

@@ -259,6 +259,14 @@ final as (
 
 {% if is_incremental() %},
 
+{#- every column of a row except its build stamp: a row is written when one of them changed #}
+{%- set compared_columns = [
+    'session_id', 'session_number', 'session_started_at', 'position_in_session',
+    'is_session_continued', 'is_session_start', 'recommended_by', 'reaction_id', 'is_liked',
+    'sent_at', 'reacted_at', 'reaction_time_sec', 'sec_since_previous_reaction',
+    'user_active_day_number',
+] %}
+
 -- Unchanged rows are not rewritten: deleting and re-inserting them under four indexes was
 -- most of this model's incremental time (a session of 30 rows rewritten for one new row).
 -- A written row keeps what the row it replaces counted (previous_*), so that
@@ -273,21 +281,10 @@ written as (
     from final
     left join lateral (
         select
-            stored.sessionised_at,
-            stored.session_id,
-            stored.session_number,
-            stored.session_started_at,
-            stored.position_in_session,
-            stored.is_session_continued,
-            stored.is_session_start,
-            stored.recommended_by,
-            stored.reaction_id,
-            stored.is_liked,
-            stored.sent_at,
-            stored.reacted_at,
-            stored.reaction_time_sec,
-            stored.sec_since_previous_reaction,
-            stored.user_active_day_number
+            {%- for column in compared_columns %}
+            stored.{{ column }},
+            {%- endfor %}
+            stored.sessionised_at
 
         from {{ this }} as stored
         where stored.user_id = final.user_id and stored.meme_id = final.meme_id
@@ -296,35 +293,13 @@ written as (
     ) as stored on true
     where
         (
-            final.session_id,
-            final.session_number,
-            final.session_started_at,
-            final.position_in_session,
-            final.is_session_continued,
-            final.is_session_start,
-            final.recommended_by,
-            final.reaction_id,
-            final.is_liked,
-            final.sent_at,
-            final.reacted_at,
-            final.reaction_time_sec,
-            final.sec_since_previous_reaction,
-            final.user_active_day_number
+            {%- for column in compared_columns %}
+            final.{{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
         ) is distinct from (
-            stored.session_id,
-            stored.session_number,
-            stored.session_started_at,
-            stored.position_in_session,
-            stored.is_session_continued,
-            stored.is_session_start,
-            stored.recommended_by,
-            stored.reaction_id,
-            stored.is_liked,
-            stored.sent_at,
-            stored.reacted_at,
-            stored.reaction_time_sec,
-            stored.sec_since_previous_reaction,
-            stored.user_active_day_number
+            {%- for column in compared_columns %}
+            stored.{{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
         )
 
 )
