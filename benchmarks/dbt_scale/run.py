@@ -337,6 +337,9 @@ def run_dbt_build(
     command = [
         dbt_executable(),
         "build",
+        # as the Dagster job runs it: unit tests gate the code in CI, not each build
+        "--exclude-resource-type",
+        "unit_test",
         "--project-dir",
         str(project_dir),
         "--no-use-colors",

@@ -186,15 +186,16 @@ async def test_the_late_reaction_and_the_new_sends_are_counted(
     assert sent == 2
 
 
-async def test_memes_whose_replaced_rows_were_never_counted_are_recounted(
+async def test_memes_and_sources_whose_replaced_rows_were_never_counted_are_recounted(
     incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
     db_pool: asyncpg.Pool,
     run_dbt: RunDbt,
 ) -> None:
-    """int_reactions_scored built twice before int_meme_reaction_stats: the second build's
-    rows replaced versions the meme stats never counted, so moving the sums by the difference
-    would subtract values that were never added. Those memes are recounted, and the result
-    equals a full refresh."""
+    """int_reactions_scored built twice before int_meme_reaction_stats and
+    user_meme_source_stats: the second build's rows replaced versions those models never
+    counted, so moving the counts by the difference would subtract values that were never
+    added. Those memes and (user, source) pairs are recounted, and each result equals a full
+    refresh."""
     # after the module's full refresh: a reaction re-made now, then the scores built twice
     # (the second build rewrites the same rows: they lie within the lookback)
     await db_pool.execute(
@@ -216,10 +217,14 @@ async def test_memes_whose_replaced_rows_were_never_counted_are_recounted(
     )
     assert replaced_twice > 0
 
-    after_incremental, after_full = await _incremental_then_full_refresh(
-        db_pool, run_dbt, "int_meme_reaction_stats", "intermediate.int_meme_reaction_stats"
-    )
-    assert after_incremental == after_full
+    for model, table in (
+        ("int_meme_reaction_stats", "intermediate.int_meme_reaction_stats"),
+        ("user_meme_source_stats", "marts.user_meme_source_stats"),
+    ):
+        after_incremental, after_full = await _incremental_then_full_refresh(
+            db_pool, run_dbt, model, table
+        )
+        assert after_incremental == after_full, model
 
 
 async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
@@ -257,3 +262,55 @@ async def test_days_whose_replaced_rows_were_never_counted_are_recounted(
         db_pool, run_dbt, "metrics_engine_daily", "marts.metrics_engine_daily"
     )
     assert after_incremental == after_full
+
+
+async def test_lists_are_rebuilt_for_new_sends_and_not_for_a_late_reaction_alone(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """A user sent a meme since the last build gets a new list; a late reaction alone (a user
+    scrolling back to a message of three days ago) leaves that user's list as it was, while
+    the reaction still reaches the statistics."""
+    sent_user, scrolling_user, old_meme = RATERS[3], RU_READER, 33
+    lists_before = await _list_build_times(db_pool)
+    likes_before = await db_pool.fetchval(
+        "select nlikes from marts.meme_stats where meme_id = $1", old_meme
+    )
+    late = await db_pool.execute(
+        "update app.user_meme_reaction set reaction_id = 1, reacted_at = now()"
+        " where user_id = $1 and meme_id = $2 and reaction_id is null",
+        scrolling_user,
+        old_meme,
+    )
+    assert late == "UPDATE 1"
+    [new_meme] = await _unsent_memes(db_pool, sent_user, 1)
+    now = datetime.now(UTC)
+    await _liked_send(db_pool, sent_user, new_meme, now, now + timedelta(seconds=4))
+
+    built = run_dbt("build", "--vars", FIXTURE_VARS, *MODELS_ONLY)
+    assert built.returncode == 0, built.stdout[-5000:]
+
+    reasons = dict(
+        await db_pool.fetch(
+            "select user_id, rebuild_reason from intermediate.int_candidate_users"
+            " where user_id = any($1::bigint[])",
+            [sent_user, scrolling_user],
+        )
+    )
+    assert reasons == {sent_user: "new sends", scrolling_user: None}
+    lists_after = await _list_build_times(db_pool)
+    assert lists_after[scrolling_user] == lists_before[scrolling_user]
+    assert lists_after[sent_user] > lists_before[sent_user]
+    likes_after = await db_pool.fetchval(
+        "select nlikes from marts.meme_stats where meme_id = $1", old_meme
+    )
+    assert likes_after == likes_before + 1
+
+
+async def _list_build_times(pool: asyncpg.Pool) -> dict[int, datetime]:
+    rows = await pool.fetch(
+        "select user_id, min(built_at) as built_at from recommendations.user_candidates"
+        " group by user_id"
+    )
+    return {row["user_id"]: row["built_at"] for row in rows}

@@ -46,7 +46,19 @@ with scored_reactions as not materialized (
 
 changed_rows as (
 
-    select *
+    select
+        *,
+        -- a row rewritten with the time it had (a user's later rows are rescored together)
+        -- neither adds nor removes one
+        (
+            reaction_time_sec is distinct from previous_reaction_time_sec
+            and (reaction_time_sec {{ reaction_time_in_range }})
+        ) as adds_reaction_time,
+        (
+            reaction_time_sec is distinct from previous_reaction_time_sec
+            and (previous_reaction_time_sec {{ reaction_time_in_range }})
+        ) as removes_reaction_time
+
     from scored_reactions
     where scored_at > {{ watermark }}
 
@@ -72,13 +84,13 @@ changed_memes as (
         - count(previous_debiased_engagement) as delta_count_debiased_engagements,
         coalesce(
             array_agg(reaction_time_sec order by reaction_time_sec) filter (
-                where reaction_time_sec {{ reaction_time_in_range }}
+                where adds_reaction_time
             ),
             '{}'
         ) as added_reaction_times,
         coalesce(
             array_agg(previous_reaction_time_sec order by previous_reaction_time_sec) filter (
-                where previous_reaction_time_sec {{ reaction_time_in_range }}
+                where removes_reaction_time
             ),
             '{}'
         ) as removed_reaction_times,
@@ -155,6 +167,19 @@ moved as (
         case
             when changed_memes.added_reaction_times = changed_memes.removed_reaction_times
                 then coalesce(previous.reaction_times_sec, '{}')
+            -- the common case, new reactions only: a plain sort is 10x cheaper per meme than
+            -- the multiset difference below (8 s for 66k memes at full size)
+            when cardinality(changed_memes.removed_reaction_times) = 0
+                then
+                    array(
+                        select added.reaction_time_sec
+                        from
+                            unnest(
+                                coalesce(previous.reaction_times_sec, '{}')
+                                || changed_memes.added_reaction_times
+                            ) as added (reaction_time_sec)
+                        order by added.reaction_time_sec
+                    )
             else
                 array(
                     select kept.reaction_time_sec

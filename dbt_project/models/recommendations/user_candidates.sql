@@ -35,7 +35,10 @@
                 or user_id not in (select user_id from {{ ref('int_candidate_users') }})
             {% endif %}",
         ],
-        post_hook=["{{ index_once('user_id, rank', unique=true) }}"],
+        post_hook=[
+            "{{ index_once('user_id, rank', unique=true) }}",
+            "{{ index_once('built_at') }}",
+        ],
     )
 }}
 

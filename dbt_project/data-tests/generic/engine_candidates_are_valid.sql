@@ -1,0 +1,84 @@
+{#
+    Every check an engine's candidate table needs, in one query: fails for each row with a
+    null key column, each (user_id, meme_id) and each (user_id, engine_rank) that occurs more
+    than once (the primary key and the per-user order), and each user or meme missing from
+    `users` or `memes` (the foreign keys). Each failing row names its problem.
+
+    One test instead of eight per engine: each dbt test is a query and a round trip of its
+    own, and 88 of them over eleven small tables cost an incremental build more than the
+    checks themselves.
+#}
+{% test engine_candidates_are_valid(model, users, memes) %}
+
+with candidates as (
+
+    select * from {{ model }}
+
+),
+
+problems as (
+
+    select
+        user_id,
+        meme_id,
+        engine_rank,
+        'null column' as problem
+
+    from candidates
+    where user_id is null or meme_id is null or engine is null or engine_rank is null
+
+    union all
+
+    select
+        user_id,
+        meme_id,
+        null as engine_rank,
+        'duplicate (user_id, meme_id)' as problem
+
+    from candidates
+    group by user_id, meme_id
+    having count(*) > 1
+
+    union all
+
+    select
+        user_id,
+        null as meme_id,
+        engine_rank,
+        'duplicate (user_id, engine_rank)' as problem
+
+    from candidates
+    group by user_id, engine_rank
+    having count(*) > 1
+
+    union all
+
+    select
+        candidates.user_id,
+        candidates.meme_id,
+        candidates.engine_rank,
+        'unknown user' as problem
+
+    from candidates
+    left join {{ users }} as users
+        on candidates.user_id = users.user_id
+    where candidates.user_id is not null and users.user_id is null
+
+    union all
+
+    select
+        candidates.user_id,
+        candidates.meme_id,
+        candidates.engine_rank,
+        'unknown meme' as problem
+
+    from candidates
+    left join {{ memes }} as memes
+        on candidates.meme_id = memes.meme_id
+    where candidates.meme_id is not null and memes.meme_id is null
+
+)
+
+select * from problems
+
+{% endtest %}
