@@ -2,7 +2,12 @@
     How widely each meme was seen at its source: the raw post's views and its quartile among
     the source's memes (0 = the top 25% by views ... 3 = the bottom 25%). Memes without a view
     count (local files, uploads) get quartile 0, like the anchor bot.
+
+    A table, not a view: its tests and meme_stats each recomputed the ranking over every meme
+    (1-3 s apiece at full size).
 #}
+
+{{ config(materialized='table') }}
 
 with memes as not materialized (
 
