@@ -51,18 +51,9 @@ problems as (
     group by user_id, engine_rank
     having count(*) > 1
 
-    union all
-
-    select
-        candidates.user_id,
-        candidates.meme_id,
-        candidates.engine_rank,
-        'unknown user' as problem
-
-    from candidates
-    left join {{ users }} as users
-        on candidates.user_id = users.user_id
-    where candidates.user_id is not null and users.user_id is null
+    {%- for parent, key, problem in [
+        (users, 'user_id', 'unknown user'), (memes, 'meme_id', 'unknown meme')
+    ] %}
 
     union all
 
@@ -70,12 +61,13 @@ problems as (
         candidates.user_id,
         candidates.meme_id,
         candidates.engine_rank,
-        'unknown meme' as problem
+        '{{ problem }}' as problem
 
     from candidates
-    left join {{ memes }} as memes
-        on candidates.meme_id = memes.meme_id
-    where candidates.meme_id is not null and memes.meme_id is null
+    left join {{ parent }} as parent
+        on candidates.{{ key }} = parent.{{ key }}
+    where candidates.{{ key }} is not null and parent.{{ key }} is null
+    {%- endfor %}
 
 )
 
