@@ -101,26 +101,9 @@ changed_memes as (
 
 ),
 
-recounted_rows as (
-
-    select scored_reactions.*
-
-    from scored_reactions
-    inner join changed_memes
-        on scored_reactions.meme_id = changed_memes.meme_id
-    where changed_memes.needs_recount
-
-),
-
-{% else %}
-
-recounted_rows as (
-
-    select * from scored_reactions
-
-),
-
 {% endif %}
+
+{{ rows_to_recount('recounted_rows', 'scored_reactions', 'changed_memes', 'meme_id') }}
 
 recounted as (
 

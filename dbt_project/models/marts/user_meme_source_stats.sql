@@ -68,28 +68,9 @@ changed_pairs as (
 
 ),
 
-recounted_rows as (
-
-    select scored_reactions.*
-
-    from scored_reactions
-    inner join changed_pairs
-        on
-            scored_reactions.user_id = changed_pairs.user_id
-            and scored_reactions.meme_source_id = changed_pairs.meme_source_id
-    where changed_pairs.needs_recount
-
-),
-
-{% else %}
-
-recounted_rows as (
-
-    select * from scored_reactions
-
-),
-
 {% endif %}
+
+{{ rows_to_recount('recounted_rows', 'scored_reactions', 'changed_pairs', ['user_id', 'meme_source_id']) }}
 
 recounted as (
 
