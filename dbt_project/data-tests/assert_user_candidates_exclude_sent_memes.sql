@@ -19,21 +19,29 @@ reactions as (
 
 ),
 
+-- a lookup per candidate in the reactions' (user_id, meme_id) key: a join hashed the 282k
+-- candidates of a build against a scan of all 10M reactions (1.5 s against 0.3 s)
 already_sent as (
 
     select
         user_candidates.user_id,
         user_candidates.meme_id,
         user_candidates.rank,
-        reactions.sent_at,
+        sent.sent_at,
         user_candidates.built_at
 
     from user_candidates
-    inner join reactions
-        on
-            user_candidates.user_id = reactions.user_id
-            and user_candidates.meme_id = reactions.meme_id
-    where reactions.sent_at <= user_candidates.built_at
+    cross join lateral (
+        select reactions.sent_at
+
+        from reactions
+        where
+            reactions.user_id = user_candidates.user_id
+            and reactions.meme_id = user_candidates.meme_id
+            and reactions.sent_at <= user_candidates.built_at
+        -- a pair is sent at most once; the limit keeps this a lookup per candidate
+        limit 1  -- noqa: AM09
+    ) as sent
 
 )
 

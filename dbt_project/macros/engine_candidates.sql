@@ -24,7 +24,7 @@
 {%- set pool_size = var('engine_pool_size') %}
 
 -- Only the users whose blend can use the engine: a candidate no blend picks is wasted work.
--- Not materialized although read three times: a materialized CTE has no column statistics,
+-- Not materialized although read twice: a materialized CTE has no column statistics,
 -- and the planner's default guesses for its joins were off by 300x and picked sorts of
 -- tens of millions of rows.
 candidate_users as not materialized (
@@ -40,14 +40,12 @@ user_languages as (
 
 ),
 
-user_sends as (
+-- The sends of every user this build rebuilds: the heads keep the engine's users. Joined to
+-- the engine's users here, the sends were estimated at under a hundred rows for 400k, and the
+-- planner hashed them instead of the few thousand memes of the ranking.
+user_sends as not materialized (
 
-    select candidate_user_sends.*
-
-    from {{ ref('int_candidate_user_sends') }} as candidate_user_sends
-    -- the engine's users only: the sends of every user of the build are many more
-    inner join candidate_users
-        on candidate_user_sends.user_id = candidate_users.user_id
+    select * from {{ ref('int_candidate_user_sends') }}
 
 ),
 

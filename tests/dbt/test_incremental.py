@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+import yaml
 
+from memefeed.settings import DBT_PROJECT_DIR
 from tests.dbt.conftest import FIXTURE_VARS, RunDbt, build_from_scratch, load_feed
 from tests.dbt.feed_dataset import FRESH_EN_READERS, RATERS, RU_READER, UNREACTED_MEME, FeedDataset
 
@@ -31,6 +33,9 @@ BUILD_TIMESTAMPS = {"scored_at", "sessionised_at", "computed_at", "updated_at"}
 # What a row replaced in the build that wrote it (int_reactions_scored.previous_*): build
 # bookkeeping like the timestamps, different by design after a full refresh.
 REPLACED_VERSION_PREFIX = "previous_"
+INCREMENTAL_LOOKBACK_MINUTES: int = yaml.safe_load(
+    (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
+)["vars"]["incremental_lookback_minutes"]
 
 
 async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
@@ -314,3 +319,70 @@ async def _list_build_times(pool: asyncpg.Pool) -> dict[int, datetime]:
         " group by user_id"
     )
     return {row["user_id"]: row["built_at"] for row in rows}
+
+
+async def test_a_list_holding_a_withdrawn_meme_is_rebuilt_and_a_blocked_users_list_dropped(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """A meme withdrawn after the lists were built (status 'ad') sends every list holding it to
+    a rebuild without it; a user who blocked the bot loses their list; nobody else's list is
+    rebuilt for either."""
+    lists_before = await _list_build_times(db_pool)
+    # the meme in the fewest lists, so that other lists stay as they were
+    withdrawn_meme = await db_pool.fetchval(
+        "select meme_id from recommendations.user_candidates"
+        " group by meme_id order by count(*), meme_id limit 1"
+    )
+    holders = {
+        row["user_id"]
+        for row in await db_pool.fetch(
+            "select user_id from recommendations.user_candidates where meme_id = $1",
+            withdrawn_meme,
+        )
+    }
+    # sent a meme within the lookback of the last build: rebuilt anyway, for 'new sends'
+    recent_senders = {
+        row["user_id"]
+        for row in await db_pool.fetch(
+            "select distinct user_id from app.user_meme_reaction where sent_at >"
+            " (select max(built_at) from recommendations.user_candidates)"
+            " - interval '1 minute' * $1",
+            INCREMENTAL_LOOKBACK_MINUTES,
+        )
+    }
+    assert holders - recent_senders, "the withdrawn meme's lists are all rebuilt anyway"
+    blocking_user = max(set(lists_before) - holders - recent_senders)
+    await db_pool.execute("update app.meme set status = 'ad' where id = $1", withdrawn_meme)
+    await db_pool.execute(
+        'update app."user" set blocked_bot_at = now() where id = $1', blocking_user
+    )
+    try:
+        built = run_dbt("build", "--vars", FIXTURE_VARS, *MODELS_ONLY)
+        assert built.returncode == 0, built.stdout[-5000:]
+
+        reasons = dict(
+            await db_pool.fetch(
+                "select user_id, rebuild_reason from intermediate.int_candidate_users"
+                " where needs_build"
+            )
+        )
+        assert reasons == dict.fromkeys(holders - recent_senders, "unservable candidate") | (
+            dict.fromkeys(recent_senders & set(lists_before), "new sends")
+        )
+        assert not await db_pool.fetchval(
+            "select count(*) from recommendations.user_candidates where meme_id = $1",
+            withdrawn_meme,
+        )
+        lists_after = await _list_build_times(db_pool)
+        assert blocking_user not in lists_after
+        for user_id in set(lists_before) - holders - recent_senders - {blocking_user}:
+            assert lists_after[user_id] == lists_before[user_id], user_id
+        for user_id in holders:
+            assert lists_after[user_id] > lists_before[user_id], user_id
+    finally:
+        await db_pool.execute("update app.meme set status = 'ok' where id = $1", withdrawn_meme)
+        await db_pool.execute(
+            'update app."user" set blocked_bot_at = null where id = $1', blocking_user
+        )

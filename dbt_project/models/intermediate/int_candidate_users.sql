@@ -28,6 +28,7 @@
 
 -- read only when a previous build exists:
 -- depends_on: {{ ref('int_servable_memes') }}
+-- depends_on: {{ ref('stg_app__meme') }}
 -- depends_on: {{ ref('stg_app__user_meme_reaction') }}
 
 {%- set previous_candidates = prior_build_relation('user_candidates') %}
@@ -84,25 +85,48 @@ servable_memes as not materialized (
 
 ),
 
+memes as not materialized (
+
+    select * from {{ ref('stg_app__meme') }}
+
+),
+
 reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
 
 ),
 
--- one pass over the previous lists: when each was built, and whether it still holds a meme
--- that is no longer servable
+-- When each previous list was built: a list is written whole, so its first row tells, and a
+-- partial index holds the first rows. Grouping all 6M rows per user took 3 CPU seconds.
 previous_lists as (
 
     select
         previous_candidates.user_id,
-        min(previous_candidates.built_at) as built_at,
-        bool_or(servable_memes.meme_id is null) as holds_unservable
+        previous_candidates.built_at
 
     from {{ previous_candidates }} as previous_candidates
-    left join servable_memes
-        on previous_candidates.meme_id = servable_memes.meme_id
-    group by previous_candidates.user_id
+    where previous_candidates.rank = 1
+
+),
+
+unservable_memes as (
+
+    select meme_id from memes
+    except
+    select meme_id from servable_memes
+
+),
+
+-- the lists holding a meme that is no longer servable: one probe per row into the few
+-- unservable memes, and only the matches grouped
+lists_holding_unservable as (
+
+    select distinct previous_candidates.user_id
+
+    from {{ previous_candidates }} as previous_candidates
+    inner join unservable_memes
+        on previous_candidates.meme_id = unservable_memes.meme_id
 
 ),
 
@@ -125,7 +149,7 @@ rebuild_reasons as (
         case
             when previous_lists.user_id is null then 'no list'
             when sent_since_previous_build.user_id is not null then 'new sends'
-            when previous_lists.holds_unservable then 'unservable candidate'
+            when lists_holding_unservable.user_id is not null then 'unservable candidate'
             when
                 previous_lists.built_at
                 < {{ build_timestamp() }} - interval '1 hour'
@@ -139,6 +163,8 @@ rebuild_reasons as (
         on eligible_users.user_id = previous_lists.user_id
     left join sent_since_previous_build
         on eligible_users.user_id = sent_since_previous_build.user_id
+    left join lists_holding_unservable
+        on eligible_users.user_id = lists_holding_unservable.user_id
 
 ),
 

@@ -20,7 +20,7 @@
     config(
         materialized='incremental',
         unique_key='meme_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         pre_hook=[
             "{% if is_incremental() %}select 1{% else %}set local enable_indexscan = off{% endif %}",

@@ -9,7 +9,7 @@
     config(
         materialized='incremental',
         unique_key='user_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
             "{{ index_once('user_id', unique=true) }}",

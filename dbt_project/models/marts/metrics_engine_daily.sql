@@ -15,7 +15,7 @@
     config(
         materialized='incremental',
         unique_key=['metric_date', 'engine'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
             "{{ index_once('metric_date, engine', unique=true) }}",

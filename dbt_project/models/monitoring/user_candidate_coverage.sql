@@ -24,15 +24,21 @@ servable_memes as not materialized (
 
 ),
 
-reactions as not materialized (
+-- the sends of exactly these users, as the engines read them: a join of the users to all
+-- 10M reactions scanned the table (0.9 s of this model's 1.7 s at full size)
+user_sends as not materialized (
 
-    select * from {{ ref('stg_app__user_meme_reaction') }}
+    select * from {{ ref('int_candidate_user_sends') }}
 
 ),
 
+-- these users' lists through the (user_id, rank) index: a join grouped all 6M rows first
 user_candidates as not materialized (
 
-    select * from {{ ref('user_candidates') }}
+    select user_candidates.*
+
+    from {{ ref('user_candidates') }} as user_candidates
+    where user_candidates.user_id = any(array(select users.user_id from users))
 
 ),
 
@@ -69,20 +75,18 @@ servable_in_user_languages as (
 sent_servable as (
 
     select
-        reactions.user_id,
+        user_sends.user_id,
         count(*) as count_sent,
         count(user_languages.user_id) as count_sent_in_user_languages
 
-    from reactions
-    inner join users
-        on reactions.user_id = users.user_id
+    from user_sends
     inner join servable_memes
-        on reactions.meme_id = servable_memes.meme_id
+        on user_sends.meme_id = servable_memes.meme_id
     left join user_languages
         on
-            reactions.user_id = user_languages.user_id
+            user_sends.user_id = user_languages.user_id
             and servable_memes.language_code = user_languages.language_code
-    group by reactions.user_id
+    group by user_sends.user_id
 
 ),
 

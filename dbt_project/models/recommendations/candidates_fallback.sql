@@ -39,7 +39,8 @@ user_languages as not materialized (
 
 -- Distinct memes the engines offer each user of the build: user_candidates places the
 -- fallback after all of them, so it only ever reaches users with fewer than a list's worth.
-engine_candidate_counts as (
+-- Materialized: both reads of candidate_users below inline it, and it was counted twice.
+engine_candidate_counts as materialized (
 
     select
         engine_candidates.user_id,
@@ -121,7 +122,8 @@ overall_ranking as (
         meme_id,
         '*'::text as language_code,
         overall_position,
-        quality_score
+        quality_score,
+        language_code as meme_language_code
 
     from ranked_memes
 
@@ -209,12 +211,10 @@ scored as (
         overall_pool.quality_score as score
 
     from overall_pool
-    inner join ranked_memes
-        on overall_pool.meme_id = ranked_memes.meme_id
     left join user_languages
         on
             overall_pool.user_id = user_languages.user_id
-            and ranked_memes.language_code = user_languages.language_code
+            and overall_pool.meme_language_code = user_languages.language_code
     where user_languages.user_id is null
 
 ),
