@@ -40,9 +40,11 @@ with users as not materialized (
 
 ),
 
+-- the incremental per-user counts themselves, not the user_stats mart on top of them: the
+-- engines wait for this model, and the mart and its tests added a step before it
 user_stats as not materialized (
 
-    select * from {{ ref('user_stats') }}
+    select * from {{ ref('int_user_reaction_stats') }}
 
 ),
 
