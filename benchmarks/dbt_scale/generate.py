@@ -61,6 +61,7 @@ FULL_MEMES = 200_000
 FULL_REACTIONS = 10_000_000
 
 SECONDS_PER_DAY = 86_400
+MEME_STATUS_DELAY_US = 5 * 60 * 10**6
 HISTORY_DAYS = 365
 REACTION_ROWS_PER_CHUNK = 250_000
 
@@ -315,6 +316,7 @@ def load_sources_and_memes(
             "duplicate_of",
             "published_at",
             "created_at",
+            "updated_at",
         ),
         csv_text(
             [
@@ -334,7 +336,13 @@ def load_sources_and_memes(
                 rng.integers(300, 1280, size.memes).astype(str).tolist(),
                 optional_ints(duplicate_of, is_duplicate & (duplicate_of < meme_ids)),
                 timestamps(published_at_us),
-                timestamps(published_at_us + rng.integers(60, 7_200, size.memes) * 10**6),
+                # drawn here, in the order the dataset always drew it
+                timestamps(
+                    created_at_us := published_at_us + rng.integers(60, 7_200, size.memes) * 10**6
+                ),
+                # the media pipeline sets a meme's status minutes after ingestion, and nothing
+                # changes it later in this dataset
+                timestamps(created_at_us + MEME_STATUS_DELAY_US),
             ]
         ),
     )
@@ -852,7 +860,8 @@ def backdate_publication(connection: Connection) -> None:
             """
             update app.meme
             set published_at = backdated.published_at,
-                created_at = backdated.published_at + interval '10 minutes'
+                created_at = backdated.published_at + interval '10 minutes',
+                updated_at = backdated.published_at + interval '15 minutes'
             from (
                 select meme_id, first_sent_at,
                        first_sent_at - interval '1 hour' * (1 + random() * 48) as published_at
