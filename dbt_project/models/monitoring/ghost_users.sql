@@ -57,11 +57,16 @@ ghosts as (
     select recent_users.*
 
     from recent_users
+    -- a lookup in the reactions' user index per recent user: as `not exists`, the planner
+    -- expected a send within the first rows and scanned the 10M reactions for each ghost
+    left join lateral (
+        select 1 as was_sent
+        from reactions
+        where reactions.user_id = recent_users.user_id
+        limit 1  -- noqa: AM09
+    ) as any_send on true
     where
-        not exists (
-            select 1 from reactions
-            where reactions.user_id = recent_users.user_id
-        )
+        any_send.was_sent is null
         and not exists (
             select 1 from blocked_deep_links
             where recent_users.deep_link like blocked_deep_links.deep_link_pattern
