@@ -8,7 +8,9 @@
     size (10M scores, 190k rows replaced per 100k events) that took 1.65 s of a 2 s delete; the
     same probes in key order read each index and heap page once (0.5 s). Hash and merge joins
     are off for the delete: the new rows' temporary table has no statistics, and a hash join
-    would read the whole table to replace a small part of it.
+    would read the whole table to replace a small part of it. `set local` lasts until the
+    model's commit: the insert and the model's post-hooks run with them off too (none joins).
+    incremental_predicates are not supported (no model here uses them).
 #}
 {% macro get_incremental_sorted_delete_insert_sql(arg_dict) %}
 
@@ -18,6 +20,12 @@
 {%- if not unique_key %}
     {{ exceptions.raise_compiler_error(
         "incremental_strategy 'sorted_delete_insert' needs a unique_key (" ~ target ~ ")"
+    ) }}
+{%- endif %}
+{%- if arg_dict['incremental_predicates'] %}
+    {{ exceptions.raise_compiler_error(
+        "incremental_strategy 'sorted_delete_insert' takes no incremental_predicates ("
+        ~ target ~ ")"
     ) }}
 {%- endif %}
 {%- set key_columns = [unique_key] if unique_key is string else unique_key %}
