@@ -231,6 +231,63 @@ async def test_dbt_test_fails_when_a_candidate_was_already_sent(
     assert "FAIL 1 assert_user_candidates_exclude_sent_memes" in result.stdout
 
 
+SESSIONS_KEY_TEST = "unique_combination_of_columns_int_reactions_sessionised_user_id__meme_id"
+
+
+async def test_a_key_test_trusts_a_unique_index_and_finds_duplicates_without_one(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # With the unique index the build made, the key test passes without grouping the rows;
+    # without it, the same test must find a repeated key.
+    passed = run_dbt("test", "--select", SESSIONS_KEY_TEST)
+    assert passed.returncode == 0, passed.stdout
+    assert f"PASS {SESSIONS_KEY_TEST}" in passed.stdout
+
+    key_index = await db_pool.fetchval(
+        """
+        select key_index.indexrelid::regclass::text
+        from pg_index as key_index
+        where
+            key_index.indrelid = 'intermediate.int_reactions_sessionised'::regclass
+            and key_index.indisunique
+        """
+    )
+    assert key_index is not None
+    async with db_pool.acquire() as connection, connection.transaction():
+        await connection.execute(f"drop index {key_index}")
+        # a copy of a row of the latest build, which the test's filter reads
+        await connection.execute(
+            """
+            insert into intermediate.int_reactions_sessionised
+            select * from intermediate.int_reactions_sessionised
+            where sessionised_at = (
+                select max(sessionised_at) from intermediate.int_reactions_sessionised
+            )
+            limit 1
+            """
+        )
+    try:
+        failed = run_dbt("test", "--select", SESSIONS_KEY_TEST)
+    finally:
+        async with db_pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """
+                delete from intermediate.int_reactions_sessionised as copy
+                where copy.ctid > (
+                    select min(original.ctid)
+                    from intermediate.int_reactions_sessionised as original
+                    where original.user_id = copy.user_id and original.meme_id = copy.meme_id
+                )
+                """
+            )
+            await connection.execute(
+                "create unique index on intermediate.int_reactions_sessionised (user_id, meme_id)"
+            )
+
+    assert failed.returncode != 0
+    assert f"FAIL 1 {SESSIONS_KEY_TEST}" in failed.stdout
+
+
 ENGINES = (
     "best_uploaded_memes",
     "lr_smoothed",

@@ -201,18 +201,19 @@ async def test_memes_and_sources_whose_replaced_rows_were_never_counted_are_reco
     counted, so moving the counts by the difference would subtract values that were never
     added. Those memes and (user, source) pairs are recounted, and each result equals a full
     refresh."""
-    # after the module's full refresh: a reaction re-made now, then the scores built twice
-    # (the second build rewrites the same rows: they lie within the lookback)
-    await db_pool.execute(
-        "update app.user_meme_reaction set reaction_id = 3 - reaction_id, reacted_at = now()"
-        " where (user_id, meme_id) = ("
-        "   select user_id, meme_id from app.user_meme_reaction"
-        "   where user_id = $1 and reaction_id is not null"
-        "   order by reacted_at desc limit 1)",
-        RATERS[2],
-    )
+    # after the module's full refresh: a reaction re-made and the scores built, twice (the
+    # second build replaces the rows the first one wrote; a rebuild that changes nothing
+    # writes nothing)
     scores_only = ("--select", "int_reactions_scored", "--vars", FIXTURE_VARS)
     for _ in range(2):
+        await db_pool.execute(
+            "update app.user_meme_reaction set reaction_id = 3 - reaction_id, reacted_at = now()"
+            " where (user_id, meme_id) = ("
+            "   select user_id, meme_id from app.user_meme_reaction"
+            "   where user_id = $1 and reaction_id is not null"
+            "   order by reacted_at desc limit 1)",
+            RATERS[2],
+        )
         scored = run_dbt("run", *scores_only)
         assert scored.returncode == 0, scored.stdout[-5000:]
     replaced_twice = await db_pool.fetchval(

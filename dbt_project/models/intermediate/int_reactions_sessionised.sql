@@ -5,16 +5,19 @@
 
     Incremental, per user from a resume point: for each user with a reaction since the
     watermark, the earliest changed moment is the earliest new reacted_at or the previous
-    reacted_at of a changed row (a reaction re-made later leaves its old place). Sessions that
-    ended before it cannot change, so the rows from the start of the session holding the user's
-    last reaction before that moment are recomputed, numbered on from the sessions before it;
-    the reaction before that start gives the first recomputed row its gap and the count of
-    active days it carries on from (user_active_day_number). Work follows the new
-    reactions, not the user's history. Of the recomputed rows only those that are new or
-    differ from the stored row are written (a reaction appended to a session changes the
-    session's previous last row and nothing else before it); rows of one session may so carry
-    different sessionised_at, and fct_sessions rebuilds each user's sessions from the earliest
-    written row's session on.
+    reacted_at of a changed row (a reaction re-made later leaves its old place). The user's
+    last stored reaction before that moment (the resume row) cannot change except for
+    is_session_continued; the rows after it are recomputed, carrying on from the resume row's
+    session number, session start, position and active days, so the work follows the new
+    reactions, not the user's history or the length of the session they extend. Of the
+    recomputed rows (the resume row included) only those that are new or differ from the
+    stored row are written (a reaction appended to a session changes the session's previous
+    last row and nothing else before it); rows of one session may so carry different
+    sessionised_at, and fct_sessions rebuilds each user's sessions from the earliest written
+    row's session on.
+
+    Every window runs over one order, (user_id, reacted_at, meme_id): the session start is the
+    running latest start and the position counts from it, so no second sort by session.
 #}
 
 {#
@@ -74,20 +77,29 @@ changed_users as (
 
 ),
 
+-- the user's last stored reaction before the earliest change, with what the rows after it
+-- carry on from
 resume_points as (
 
     select
         changed_users.user_id,
-        coalesce(last_before.session_started_at, '-infinity'::timestamptz) as resume_at,
-        coalesce(last_before.session_number - 1, 0) as sessions_before,
-        before_resume.reacted_at as reacted_before_resume_at,
-        coalesce(before_resume.user_active_day_number, 0) as active_days_before
+        resume_row.*
 
     from changed_users
     left join lateral (
         select
-            previous.session_started_at,
-            previous.session_number
+            previous.meme_id as resume_meme_id,
+            previous.recommended_by as resume_recommended_by,
+            previous.reaction_id as resume_reaction_id,
+            previous.is_liked as resume_is_liked,
+            previous.sent_at as resume_sent_at,
+            previous.reacted_at as resume_reacted_at,
+            previous.session_number as resume_session_number,
+            previous.session_started_at as resume_session_started_at,
+            previous.position_in_session as resume_position_in_session,
+            previous.is_session_start as resume_is_session_start,
+            previous.sec_since_previous_reaction as resume_sec_since_previous_reaction,
+            previous.user_active_day_number as resume_user_active_day_number
 
         from {{ this }} as previous
         where
@@ -95,29 +107,49 @@ resume_points as (
             and previous.reacted_at < changed_users.earliest_changed_at
         order by previous.reacted_at desc, previous.meme_id desc
         limit 1
-    ) as last_before on true
-    left join lateral (
-        select
-            previous.reacted_at,
-            previous.user_active_day_number
-
-        from {{ this }} as previous
-        where
-            previous.user_id = changed_users.user_id
-            and previous.reacted_at < last_before.session_started_at
-        order by previous.reacted_at desc, previous.meme_id desc
-        limit 1
-    ) as before_resume on true
+    ) as resume_row on true
 
 ),
 
 user_reactions as (
 
+    -- the resume row as stored (is_resumed): the first row of its user's window
     select
-        user_tail.*,
-        resume_points.sessions_before,
-        resume_points.reacted_before_resume_at,
-        resume_points.active_days_before
+        user_id,
+        resume_meme_id as meme_id,
+        resume_recommended_by as recommended_by,
+        resume_reaction_id as reaction_id,
+        resume_is_liked as is_liked,
+        resume_sent_at as sent_at,
+        resume_reacted_at as reacted_at,
+        true as is_resumed,
+        resume_session_number,
+        resume_session_started_at,
+        resume_position_in_session,
+        resume_is_session_start,
+        resume_sec_since_previous_reaction,
+        resume_user_active_day_number
+
+    from resume_points
+    where resume_reacted_at is not null
+
+    union all
+
+    select
+        user_tail.user_id,
+        user_tail.meme_id,
+        user_tail.recommended_by,
+        user_tail.reaction_id,
+        user_tail.is_liked,
+        user_tail.sent_at,
+        user_tail.reacted_at,
+        false as is_resumed,
+        null::integer as resume_session_number,
+        null::timestamptz as resume_session_started_at,
+        null::integer as resume_position_in_session,
+        null::boolean as resume_is_session_start,
+        null::double precision as resume_sec_since_previous_reaction,
+        null::integer as resume_user_active_day_number
 
     from resume_points
     -- lateral: each user's tail is a range of the app's (user_id, reacted_at) index; as a
@@ -128,7 +160,14 @@ user_reactions as (
         from reactions
         where
             reactions.user_id = resume_points.user_id
-            and reactions.reacted_at >= resume_points.resume_at
+            and reactions.is_reacted
+            and reactions.reacted_at
+            >= coalesce(resume_points.resume_reacted_at, '-infinity'::timestamptz)
+            and (
+                resume_points.resume_reacted_at is null
+                or (reactions.reacted_at, reactions.meme_id)
+                > (resume_points.resume_reacted_at, resume_points.resume_meme_id)
+            )
         -- keeps the subquery from being flattened back into that join
         offset 0  -- noqa: AM09
     ) as user_tail
@@ -140,20 +179,6 @@ user_reactions as (
 user_reactions as (
 
     select
-        *,
-        0 as sessions_before,
-        null::timestamptz as reacted_before_resume_at,
-        0 as active_days_before
-
-    from reactions
-
-),
-
-{% endif %}
-
-reacted as (
-
-    select
         user_id,
         meme_id,
         recommended_by,
@@ -161,26 +186,39 @@ reacted as (
         is_liked,
         sent_at,
         reacted_at,
-        sessions_before,
-        reacted_before_resume_at,
-        active_days_before,
-        extract(epoch from reacted_at - sent_at)::double precision as reaction_time_sec
+        false as is_resumed,
+        null::integer as resume_session_number,
+        null::timestamptz as resume_session_started_at,
+        null::integer as resume_position_in_session,
+        null::boolean as resume_is_session_start,
+        null::double precision as resume_sec_since_previous_reaction,
+        null::integer as resume_user_active_day_number
 
-    from user_reactions
+    from reactions
     where is_reacted
 
 ),
+
+{% endif %}
 
 with_gaps as (
 
     select
         *,
-        coalesce(
-            lag(reacted_at) over (partition by user_id order by reacted_at, meme_id),
-            reacted_before_resume_at
-        ) as previous_reacted_at
+        extract(epoch from reacted_at - sent_at)::double precision as reaction_time_sec,
+        lag(reacted_at) over user_order as previous_reacted_at,
+        row_number() over user_order as user_row_number,
+        -- the resume row comes first in its user's window: what the others carry on from
+        coalesce(first_value(resume_session_number) over user_order, 0) as sessions_before,
+        coalesce(first_value(resume_user_active_day_number) over user_order, 0)
+            as active_days_before
 
-    from reacted
+    from user_reactions
+    window user_order as (
+        partition by user_id
+        order by reacted_at, meme_id
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -188,14 +226,20 @@ flagged as (
 
     select
         *,
-        extract(epoch from reacted_at - previous_reacted_at)::double precision
-            as sec_since_previous_reaction,
-        coalesce(
-            extract(epoch from reacted_at - previous_reacted_at)
-            >= {{ var('session_gap_minutes') }} * 60,
-            true
-        ) as is_session_start,
-        coalesce(
+        case
+            when is_resumed then resume_sec_since_previous_reaction
+            else extract(epoch from reacted_at - previous_reacted_at)::double precision
+        end as sec_since_previous_reaction,
+        case
+            when is_resumed then resume_is_session_start
+            else
+                coalesce(
+                    extract(epoch from reacted_at - previous_reacted_at)
+                    >= {{ var('session_gap_minutes') }} * 60,
+                    true
+                )
+        end as is_session_start,
+        not is_resumed and coalesce(
             (previous_reacted_at at time zone 'UTC')::date
             <> (reacted_at at time zone 'UTC')::date,
             true
@@ -209,18 +253,33 @@ numbered as (
 
     select
         *,
-        sessions_before + sum(case when is_session_start then 1 else 0 end) over (
-            partition by user_id
-            order by reacted_at, meme_id
-            rows between unbounded preceding and current row
+        sessions_before + (
+            sum(case when is_session_start and not is_resumed then 1 else 0 end) over user_order
         )::integer as session_number,
-        active_days_before + sum(case when is_first_reaction_of_day then 1 else 0 end) over (
-            partition by user_id
-            order by reacted_at, meme_id
-            rows between unbounded preceding and current row
-        )::integer as user_active_day_number
+        active_days_before + (
+            sum(case when is_first_reaction_of_day then 1 else 0 end) over user_order
+        )::integer as user_active_day_number,
+        -- the row number at which the row's session started (for the resume row: where its
+        -- stored position puts that start), the latest so far
+        max(
+            case
+                when is_resumed then user_row_number - resume_position_in_session + 1
+                when is_session_start then user_row_number
+            end
+        ) over user_order as session_start_row_number,
+        max(
+            case
+                when is_resumed then resume_session_started_at
+                when is_session_start then reacted_at
+            end
+        ) over user_order as session_started_at
 
     from flagged
+    window user_order as (
+        partition by user_id
+        order by reacted_at, meme_id
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -231,10 +290,8 @@ final as (
         meme_id,
         user_id::text || '-' || session_number::text as session_id,
         session_number,
-        min(reacted_at) over user_session as session_started_at,
-        row_number() over (
-            partition by user_id, session_number order by reacted_at, meme_id
-        )::integer as position_in_session,
+        session_started_at,
+        (user_row_number - session_start_row_number + 1)::integer as position_in_session,
         -- the user reacted to another meme in the same session after this one
         coalesce(
             lead(session_number) over (partition by user_id order by reacted_at, meme_id)
@@ -253,7 +310,6 @@ final as (
         {{ build_timestamp() }} as sessionised_at
 
     from numbered
-    window user_session as (partition by user_id, session_number)
 
 )
 

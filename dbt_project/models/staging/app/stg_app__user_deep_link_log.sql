@@ -1,19 +1,9 @@
-with source as (
+{# one select, no CTE: PostgreSQL does not inline a view whose query has a WITH into the
+   queries reading it, which then could not use the app table's indexes through it #}
+select
+    id as user_deep_link_log_id,
+    user_id,
+    deep_link,
+    created_at as opened_at
 
-    select * from {{ source('app', 'user_deep_link_log') }}
-
-),
-
-renamed as (
-
-    select
-        id as user_deep_link_log_id,
-        user_id,
-        deep_link,
-        created_at as opened_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('app', 'user_deep_link_log') }}
