@@ -150,8 +150,27 @@ moved as (
         case
             when changed_memes.added_reaction_times = changed_memes.removed_reaction_times
                 then coalesce(previous.reaction_times_sec, '{}')
-            -- the common case, new reactions only: a plain sort is 10x cheaper per meme than
-            -- the multiset difference below (8 s for 66k memes at full size)
+            -- the most common case, one new reaction: put it in place (width_bucket is a
+            -- binary search of the sorted times), no sort
+            when
+                cardinality(changed_memes.removed_reaction_times) = 0
+                and cardinality(changed_memes.added_reaction_times) = 1
+                then
+                    (coalesce(previous.reaction_times_sec, '{}'))[
+                        1:width_bucket(
+                            changed_memes.added_reaction_times[1],
+                            coalesce(previous.reaction_times_sec, '{}')
+                        )
+                    ]
+                    || changed_memes.added_reaction_times
+                    || (coalesce(previous.reaction_times_sec, '{}'))[
+                        width_bucket(
+                            changed_memes.added_reaction_times[1],
+                            coalesce(previous.reaction_times_sec, '{}')
+                        ) + 1:cardinality(coalesce(previous.reaction_times_sec, '{}'))
+                    ]
+            -- new reactions only: a plain sort is 10x cheaper per meme than the multiset
+            -- difference below (8 s for 66k memes at full size)
             when cardinality(changed_memes.removed_reaction_times) = 0
                 then
                     array(

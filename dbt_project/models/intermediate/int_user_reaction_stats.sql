@@ -100,19 +100,27 @@ send_counts as (
 
 ),
 
+-- per user through fct_sessions' user_id index: as a join, the planner merged the users with
+-- every session in the table (632k at full size) for the few thousand users of a build
 session_summary as (
 
     select
-        sessions.user_id,
-        count(*) as nsessions,
-        percentile_cont(0.5) within group (order by sessions.count_memes)
-            as median_session_length,
-        sum(sessions.time_spent_sec) as time_spent_sec
+        changed_users.user_id,
+        user_sessions.nsessions,
+        user_sessions.median_session_length,
+        user_sessions.time_spent_sec
 
-    from sessions
-    inner join changed_users
-        on sessions.user_id = changed_users.user_id
-    group by sessions.user_id
+    from changed_users
+    cross join lateral (
+        select
+            count(*) as nsessions,
+            percentile_cont(0.5) within group (order by sessions.count_memes)
+                as median_session_length,
+            sum(sessions.time_spent_sec) as time_spent_sec
+
+        from sessions
+        where sessions.user_id = changed_users.user_id
+    ) as user_sessions
 
 ),
 
