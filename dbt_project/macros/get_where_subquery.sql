@@ -39,5 +39,5 @@
         select max({{ column }})::text from {{ relation }}
     {%- endset -%}
     {%- set newest = run_query(query).columns[0].values()[0] -%}
-    {{- 'null' if newest is none else "'" ~ newest ~ "'" -}}
+    {{- 'null' if newest is none else "'" ~ (newest | replace("'", "''")) ~ "'" -}}
 {%- endmacro %}

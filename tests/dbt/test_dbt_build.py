@@ -12,6 +12,7 @@ from collections import defaultdict
 import asyncpg
 import pytest
 
+from memefeed.settings import DBT_PROJECT_DIR
 from tests.dbt.conftest import FIXTURE_VARS, RunDbt
 from tests.dbt.feed_dataset import (
     DE_READER,
@@ -242,6 +243,16 @@ async def test_a_key_test_trusts_a_unique_index_and_finds_duplicates_without_one
     passed = run_dbt("test", "--select", SESSIONS_KEY_TEST)
     assert passed.returncode == 0, passed.stdout
     assert f"PASS {SESSIONS_KEY_TEST}" in passed.stdout
+    # the query as run: the index check, and the latest build's stamp as a literal
+    (compiled,) = [
+        sql
+        for path in (DBT_PROJECT_DIR / "target" / "compiled").rglob("*.sql")
+        if "pg_index" in (sql := path.read_text())
+        and "int_reactions_sessionised" in sql
+        and "user_id, meme_id" in sql
+    ]
+    assert "where sessionised_at = '" in compiled
+    assert "max(sessionised_at)" not in compiled
 
     key_index = await db_pool.fetchval(
         """
