@@ -39,6 +39,17 @@
     )
 }}
 
+{#- the resume columns of a row recomputed from the app's reactions (see resume_points) #}
+{%- set no_resume_row -%}
+    false as is_resumed,
+        null::integer as resume_session_number,
+        null::timestamptz as resume_session_started_at,
+        null::integer as resume_position_in_session,
+        null::boolean as resume_is_session_start,
+        null::double precision as resume_sec_since_previous_reaction,
+        null::integer as resume_user_active_day_number
+{%- endset %}
+
 with reactions as not materialized (
 
     select * from {{ ref('stg_app__user_meme_reaction') }}
@@ -143,13 +154,7 @@ user_reactions as (
         user_tail.is_liked,
         user_tail.sent_at,
         user_tail.reacted_at,
-        false as is_resumed,
-        null::integer as resume_session_number,
-        null::timestamptz as resume_session_started_at,
-        null::integer as resume_position_in_session,
-        null::boolean as resume_is_session_start,
-        null::double precision as resume_sec_since_previous_reaction,
-        null::integer as resume_user_active_day_number
+        {{ no_resume_row }}
 
     from resume_points
     -- lateral: each user's tail is a range of the app's (user_id, reacted_at) index; as a
@@ -186,13 +191,7 @@ user_reactions as (
         is_liked,
         sent_at,
         reacted_at,
-        false as is_resumed,
-        null::integer as resume_session_number,
-        null::timestamptz as resume_session_started_at,
-        null::integer as resume_position_in_session,
-        null::boolean as resume_is_session_start,
-        null::double precision as resume_sec_since_previous_reaction,
-        null::integer as resume_user_active_day_number
+        {{ no_resume_row }}
 
     from reactions
     where is_reacted
