@@ -20,10 +20,7 @@
 {% macro latest_build_watermark(column, stamp_column, lookback_minutes=0) -%}
     {%- if execute and is_incremental() -%}
         {%- set latest_build -%}
-            (
-                select {{ column }} from {{ this }}
-                where {{ stamp_column }} = (select max({{ stamp_column }}) from {{ this }})
-            ) as latest_build
+            ({{ rows_of_latest_build(this, stamp_column) }}) as latest_build
         {%- endset -%}
         {{ max_timestamp_literal(latest_build, column, lookback_minutes) }}
     {%- else -%}

@@ -367,16 +367,7 @@ final as (
         -- join, the planner expected 100x the rows and hashed all 10M instead)
         limit 1  -- noqa: AM09
     ) as previous on true
-    where
-        (
-            {%- for column in compared_columns %}
-            rescored.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) is distinct from (
-            {%- for column in compared_columns %}
-            previous.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        )
+    where {{ columns_differ('rescored', 'previous', compared_columns) }}
 
 )
 

@@ -346,16 +346,7 @@ written as (
         -- one row by the unique key; the limit keeps it an index lookup per row
         limit 1  -- noqa: AM09
     ) as stored on true
-    where
-        (
-            {%- for column in compared_columns %}
-            final.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) is distinct from (
-            {%- for column in compared_columns %}
-            stored.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        )
+    where {{ columns_differ('final', 'stored', compared_columns) }}
 
 )
 
