@@ -255,10 +255,8 @@ async def _load_candidates(connection: asyncpg.Connection, size: DatasetSize) ->
         size.cold_start_per_language,
     )
     await connection.execute(
-        """
-        create unique index on recommendations.user_candidates (user_id, rank);
-        create unique index on recommendations.cold_start_candidates (language_code, rank);
-        """
+        # as dbt builds them: user_candidates is read through its primary key (user_id leads)
+        "create unique index on recommendations.cold_start_candidates (language_code, rank)"
     )
     count = await connection.fetchval("select count(*) from recommendations.user_candidates")
     step(f"{count:,} user candidates ({size.candidates_per_user} per user)")

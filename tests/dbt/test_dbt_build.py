@@ -299,6 +299,72 @@ async def test_a_key_test_trusts_a_unique_index_and_finds_duplicates_without_one
     assert f"FAIL 1 {SESSIONS_KEY_TEST}" in failed.stdout
 
 
+USER_RANK_TEST = "unique_combination_of_columns_user_candidates_user_id__rank"
+
+
+async def test_a_repeated_rank_in_a_new_list_fails_the_rank_test(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # No unique index keeps (user_id, rank) unique (under one, each rebuilt list's insert met
+    # the deleted list's ranks): the data test on the lists each build writes does.
+    indexed = await db_pool.fetchval(
+        """
+        select count(*) from pg_index as rank_index
+        where
+            rank_index.indrelid = 'recommendations.user_candidates'::regclass
+            and rank_index.indisunique
+            and rank_index.indkey::text = (
+                select string_agg(attnum::text, ' ' order by attnum)
+                from pg_attribute
+                where
+                    attrelid = 'recommendations.user_candidates'::regclass
+                    and attname in ('user_id', 'rank')
+            )
+        """
+    )
+    assert indexed == 0
+    user_id, meme_id = await db_pool.fetchrow(
+        """
+        select user_id, meme_id from recommendations.user_candidates
+        where rank = 2 and built_at = (select max(built_at) from recommendations.user_candidates)
+        order by user_id
+        limit 1
+        """
+    )
+    await db_pool.execute(
+        "update recommendations.user_candidates set rank = 1 where user_id = $1 and meme_id = $2",
+        user_id,
+        meme_id,
+    )
+    try:
+        result = run_dbt("test", "--select", USER_RANK_TEST)
+    finally:
+        await db_pool.execute(
+            "update recommendations.user_candidates set rank = 2"
+            " where user_id = $1 and meme_id = $2",
+            user_id,
+            meme_id,
+        )
+
+    assert result.returncode != 0
+    assert f"FAIL 1 {USER_RANK_TEST}" in result.stdout
+
+
+async def test_reaction_time_lists_are_stored_without_compression(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool
+) -> None:
+    # rewritten for every meme with a new reaction, and measured floats do not compress
+    storage = await db_pool.fetchval(
+        """
+        select attstorage from pg_attribute
+        where
+            attrelid = 'intermediate.int_meme_reaction_stats'::regclass
+            and attname = 'reaction_times_sec'
+        """
+    )
+    assert storage == b"e"  # pg_attribute.attstorage is a "char", which asyncpg reads as bytes
+
+
 ENGINES = (
     "best_uploaded_memes",
     "lr_smoothed",

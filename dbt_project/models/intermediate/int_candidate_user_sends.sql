@@ -4,8 +4,21 @@
     the wide reaction table of every user.
 #}
 
--- fresh statistics: the candidate models plan their joins on this table right away
-{{ config(materialized='table', post_hook=['analyze {{ this }}']) }}
+{#
+    The pre-hook: the reactions a build reads are cached, so a random read costs about what
+    a sequential one does. At the default cost (4x) the planner scanned all 10M reactions for
+    the 370k sends of an incremental build's 2.8k users (1.9 s); at 1.1 it reads them by user
+    through the key (0.3 s), and still scans the table when a full build asks for every user.
+    The post-hook: fresh statistics, as the candidate models plan their joins on this table
+    right away.
+#}
+{{
+    config(
+        materialized='table',
+        pre_hook=['set local random_page_cost = 1.1'],
+        post_hook=['analyze {{ this }}'],
+    )
+}}
 
 with candidate_users as not materialized (
 

@@ -32,7 +32,7 @@ user_sends as not materialized (
 
 ),
 
--- these users' lists through the (user_id, rank) index: a join grouped all 6M rows first
+-- these users' lists through the primary key (user_id leads): a join grouped all 6M rows
 user_candidates as not materialized (
 
     select user_candidates.*
