@@ -112,22 +112,26 @@ previous_lists as (
 
 ),
 
--- Memes that may have been withdrawn while a kept list holds them. Lists are built from
--- servable memes and none is kept longer than 2 x var('candidate_max_age_hours') (see
--- 'expired' below), so only an unservable meme whose row changed since then (less the
--- lookback, for a withdrawal committed during a build) can sit in a kept list. This also
--- takes memes ingested unservable in that time (a few hundred at full size), which no list
--- holds; app.meme keeps no status history to tell them apart. The bot skips unservable memes
--- when it reads a list (bot/feed.py): a withdrawal that left updated_at alone only leaves a
--- list one meme shorter until it expires.
+-- Memes that may have been withdrawn while a kept list holds them. Every build rebuilds the
+-- lists holding a meme withdrawn before it, and builds lists from servable memes only, so
+-- only a meme whose row changed since the previous build that wrote lists (less the
+-- lookback, for a withdrawal committed during that build) can sit in a kept list; a build
+-- that failed before writing its lists leaves that time, and so the window, where it was.
+-- This also takes memes ingested unservable in that time, which no list holds; app.meme
+-- keeps no status history to tell them apart. When there are none, the lists are not read at
+-- all (a window of 2 x var('candidate_max_age_hours') took the few hundred memes ingested in
+-- two days, and a pass over all 6M list rows, 1.3 s at full size, every build). The bot skips
+-- unservable memes when it reads a list (bot/feed.py): a withdrawal that left updated_at
+-- alone only leaves a list one meme shorter until it expires.
 recently_changed_unservable_memes as (
+
+    {%- set previous_lists_build = max_timestamp_literal(
+        previous_candidates, 'built_at', var('incremental_lookback_minutes')
+    ) %}
 
     select memes.meme_id
     from memes
-    where
-        memes.updated_at > {{ build_timestamp() }}
-        - interval '1 hour' * 2 * {{ var('candidate_max_age_hours') }}
-        - interval '1 minute' * {{ var('incremental_lookback_minutes') }}
+    where memes.updated_at > {{ previous_lists_build }}
 
     except
 
@@ -150,13 +154,9 @@ lists_holding_unservable as (
 
 sent_since_previous_build as (
 
-    {%- set previous_build = max_timestamp_literal(
-        previous_candidates, 'built_at', var('incremental_lookback_minutes')
-    ) %}
-
     select distinct user_id
     from reactions
-    where sent_at > {{ previous_build }}
+    where sent_at > {{ previous_lists_build }}
 
 ),
 
