@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
 
 from benchmarks.dbt_scale.common import (
     BENCH_DATABASE,
@@ -42,32 +43,29 @@ from benchmarks.dbt_scale.run import (
     run_dbt_build,
     snapshot_working_tree,
 )
+from memefeed.services import drop_database
 
 SNAPSHOT_DATABASE = f"{BENCH_DATABASE}_snapshot"
 
 
-def _admin(server_url: str, *statements: str) -> None:
-    connection = psycopg2.connect(server_url)
-    connection.autocommit = True  # CREATE / DROP DATABASE cannot run in a transaction
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 def _copy_database(server_url: str, source: str, target: str) -> float:
     started = time.monotonic()
-    # file_copy: the default (wal_log) writes the whole 9 GB database to the WAL as well
-    _admin(
-        server_url,
-        f'drop database if exists "{target}"',
-        f'create database "{target}" template "{source}" strategy file_copy',
-    )
-    # the copy's dirty pages written back now, not during the build that follows
-    subprocess.run(["sync"], check=False)
-    _admin(server_url, "checkpoint")
+    drop_database(server_url, target)
+    connection = psycopg2.connect(server_url)
+    connection.autocommit = True  # CREATE DATABASE and CHECKPOINT cannot run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            # file_copy: the default (wal_log) writes the whole 9 GB database to the WAL as well
+            cursor.execute(
+                sql.SQL("create database {} template {} strategy file_copy").format(
+                    sql.Identifier(target), sql.Identifier(source)
+                )
+            )
+            # the copy's dirty pages written back now, not during the build that follows
+            subprocess.run(["sync"], check=False)
+            cursor.execute("checkpoint")
+    finally:
+        connection.close()
     return time.monotonic() - started
 
 
@@ -89,7 +87,7 @@ def save(server_url: str) -> None:
 
 
 def drop(server_url: str) -> None:
-    _admin(server_url, f'drop database if exists "{SNAPSHOT_DATABASE}"')
+    drop_database(server_url, SNAPSHOT_DATABASE)
     log(f"dropped {SNAPSHOT_DATABASE}")
 
 
