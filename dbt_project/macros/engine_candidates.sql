@@ -50,14 +50,29 @@ user_sends as not materialized (
 ),
 
 {% if uses_affinity -%}
--- only the users of this build, through the (user_id, meme_source_id) index: a join (hash
--- joins only, see dbt_project.yml) read all 4.3M rows at full size for 170k
-user_meme_source_stats as materialized (
+-- Each user's source affinities as two arrays sorted by source: a pool row finds its source by
+-- binary search (width_bucket) in its user's row. A hash join of the 7.8M pool rows of a full
+-- build to 2.8M (user, source) rows spilled to disk and missed the cache on every probe
+-- (12 of an engine's 42 s); the pool rows of a user come together, and so hit the same row.
+-- Only the users of this build, through the (user_id, meme_source_id) index: a join (hash
+-- joins only, see dbt_project.yml) read all 4.3M rows at full size for 170k.
+user_source_affinities as (
 
-    select user_meme_source_stats.*
+    select
+        user_meme_source_stats.user_id,
+        array_agg(
+            user_meme_source_stats.meme_source_id::double precision
+            order by user_meme_source_stats.meme_source_id
+        ) as source_ids,
+        array_agg(
+            (user_meme_source_stats.nlikes + 1.0::double precision)
+            / (user_meme_source_stats.nlikes + user_meme_source_stats.ndislikes + 2.0::double precision)
+            order by user_meme_source_stats.meme_source_id
+        ) as affinities
 
     from {{ ref('user_meme_source_stats') }} as user_meme_source_stats
     where user_meme_source_stats.user_id = any(array(select user_id from candidate_users))
+    group by user_meme_source_stats.user_id
 
 ),
 
@@ -72,15 +87,24 @@ user_heads as (
             {{ pool_size }} + candidate_users.nmemes_sent, {{ var('engine_pool_max_slots') }}
         ) as max_prefix,
         {{ pool_size }} as pool_size
+        {%- if uses_affinity %},
+        user_source_affinities.source_ids,
+        user_source_affinities.affinities
+        {%- endif %}
 
     from user_languages
     inner join candidate_users
         on user_languages.user_id = candidate_users.user_id
+    {%- if uses_affinity %}
+    left join user_source_affinities
+        on user_languages.user_id = user_source_affinities.user_id
+    {%- endif %}
 
 ),
 
 {{ unsent_ranking_heads(
-    'pool', 'ranked_memes', 'user_heads', 'user_sends',
+    'pool', 'ranked_memes', 'user_heads', 'user_sends', ['meme_source_id', 'base_score'],
+    head_columns=['source_ids', 'affinities'] if uses_affinity else [],
     max_position=var('engine_pool_max_slots'),
 ) }},
 
@@ -95,12 +119,6 @@ scored as (
         )::double precision as score
 
     from pool
-    {%- if uses_affinity %}
-    left join user_meme_source_stats
-        on
-            pool.user_id = user_meme_source_stats.user_id
-            and pool.meme_source_id = user_meme_source_stats.meme_source_id
-    {%- endif %}
     {%- if user_source_weights %}
     left join {{ user_source_weights }}
         on
@@ -108,14 +126,22 @@ scored as (
             and pool.meme_source_id = {{ user_source_weights }}.meme_source_id
     {%- endif %}
     {%- if uses_affinity %}
+    -- the last source id <= the meme's: the meme's own if the user rated it
     cross join lateral (
         select
-            (coalesce(user_meme_source_stats.nlikes, 0) + 1.0::double precision)
-            / (
-                coalesce(user_meme_source_stats.nlikes, 0)
-                + coalesce(user_meme_source_stats.ndislikes, 0)
-                + 2.0
-            ) as source_affinity
+            width_bucket(
+                pool.meme_source_id::double precision, pool.source_ids
+            ) as source_index
+    ) as source_lookup
+    -- a 1/1 prior: 0.5 for a source the user never rated
+    cross join lateral (
+        select
+            case
+                when
+                    pool.source_ids[source_lookup.source_index] = pool.meme_source_id
+                    then pool.affinities[source_lookup.source_index]
+                else 0.5::double precision
+            end as source_affinity
     ) as affinity
     {%- endif %}
 

@@ -144,7 +144,7 @@ language_heads as (
 ),
 
 {{ unsent_ranking_heads(
-    'language_pool', 'language_ranking', 'language_heads', 'user_sends',
+    'language_pool', 'language_ranking', 'language_heads', 'user_sends', ['quality_score'],
 ) }},
 
 language_pool_counts as (
@@ -186,7 +186,7 @@ other_language_user_sends as (
 
 {{ unsent_ranking_heads(
     'overall_pool', 'overall_ranking', 'other_language_heads', 'other_language_user_sends',
-    position_column='overall_position',
+    ['quality_score', 'meme_language_code'], position_column='overall_position',
 ) }},
 
 scored as (
