@@ -299,6 +299,68 @@ async def test_a_key_test_trusts_a_unique_index_and_finds_duplicates_without_one
     assert f"FAIL 1 {SESSIONS_KEY_TEST}" in failed.stdout
 
 
+SCORES_SENT_AT_TEST = "not_null_int_reactions_scored_sent_at"
+
+
+async def test_a_not_null_test_trusts_the_declaration_and_finds_nulls_without_it(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # The build declared the scores' sent_at NOT NULL, so its test reads the catalog, not
+    # the rows; without the declaration, the same test must find a null.
+    declared = await db_pool.fetchval(
+        """
+        select attnotnull from pg_attribute
+        where attrelid = 'intermediate.int_reactions_scored'::regclass and attname = 'sent_at'
+        """
+    )
+    assert declared is True
+    passed = run_dbt("test", "--select", SCORES_SENT_AT_TEST)
+    assert passed.returncode == 0, passed.stdout
+    assert f"PASS {SCORES_SENT_AT_TEST}" in passed.stdout
+
+    async with db_pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            "alter table intermediate.int_reactions_scored alter column sent_at drop not null"
+        )
+        # a row of the latest build, which the test's filter reads
+        nulled = await connection.fetchrow(
+            """
+            select user_id, meme_id, sent_at
+            from intermediate.int_reactions_scored
+            where scored_at = (select max(scored_at) from intermediate.int_reactions_scored)
+            limit 1
+            """
+        )
+        assert nulled is not None
+        await connection.execute(
+            """
+            update intermediate.int_reactions_scored set sent_at = null
+            where user_id = $1 and meme_id = $2
+            """,
+            nulled["user_id"],
+            nulled["meme_id"],
+        )
+    try:
+        failed = run_dbt("test", "--select", SCORES_SENT_AT_TEST)
+    finally:
+        async with db_pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """
+                update intermediate.int_reactions_scored set sent_at = $3
+                where user_id = $1 and meme_id = $2
+                """,
+                nulled["user_id"],
+                nulled["meme_id"],
+                nulled["sent_at"],
+            )
+            await connection.execute(
+                "alter table intermediate.int_reactions_scored alter column sent_at set not null"
+            )
+
+    assert failed.returncode != 0
+    assert f"FAIL 1 {SCORES_SENT_AT_TEST}" in failed.stdout
+
+
 USER_RANK_TEST = "unique_combination_of_columns_user_candidates_user_id__rank"
 
 

@@ -35,6 +35,7 @@
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
+            "{{ not_null_once(['user_id', 'meme_id', 'sent_at']) }}",
             "{{ index_once('user_id, sent_at, meme_id', unique=true) }}",
             "{{ index_once('scored_at, changed_at') }}",
         ],

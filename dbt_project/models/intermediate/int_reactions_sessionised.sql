@@ -32,6 +32,10 @@
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
+            "{{ not_null_once([
+                'user_id', 'meme_id', 'session_id', 'session_number', 'is_session_continued',
+                'reacted_at',
+            ]) }}",
             "{{ index_once('user_id, reacted_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
             "{{ index_once('sessionised_at, reacted_at') }}",
