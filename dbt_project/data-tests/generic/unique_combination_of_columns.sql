@@ -42,17 +42,24 @@ key_index as (
 
 {% endif -%}
 
+-- Grouped over the keys in order: hashing them spilled to disk, as the planner expects
+-- few distinct keys where every key is distinct (25 s against 14 s for the scores' 10M keys
+-- in a full build, on the critical path).
 duplicated as (
 
     select
         {{ combination_of_columns | join(', ') }},
         count(*) as count_rows
 
-    from {{ model }}
-    {%- if relation is not none %}
-    -- a constant condition: with the index in place the grouping below never runs
-    where not (select key_index.is_enforced from key_index)
-    {%- endif %}
+    from (
+        select {{ combination_of_columns | join(', ') }}
+        from {{ model }}
+        {%- if relation is not none %}
+        -- a constant condition: with the index in place the grouping below never runs
+        where not (select key_index.is_enforced from key_index)
+        {%- endif %}
+        order by {{ combination_of_columns | join(', ') }}
+    ) as keys_in_order
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
 
