@@ -8,7 +8,8 @@
        (macros/unsent_ranking_heads.sql), reading at most var('engine_pool_max_slots')
        positions into it. The pool is larger than the engine's share so that a per-user
        re-scoring, and the per-user tie-break among equal scores, have memes to choose from;
-    2. scores the pool with `score_expression`, which may use `pool.*` and
+    2. scores the pool with `score_expression`, which may use the pool's columns (those of
+       `ranked_memes` named above, and user_id; no others are carried into the pool) and
        `affinity.source_affinity` (the user's like rate on the meme's source with a 1/1
        prior: 0.5 when unrated) and, when `user_source_weights` names a CTE (user_id,
        meme_source_id, source_weight), that;
@@ -50,10 +51,10 @@ user_sends as not materialized (
 ),
 
 {% if uses_affinity -%}
--- Each user's source affinities as two arrays sorted by source: a pool row finds its source by
--- binary search (width_bucket) in its user's row. A hash join of the 7.8M pool rows of a full
--- build to 2.8M (user, source) rows spilled to disk and missed the cache on every probe
--- (12 of an engine's 42 s); the pool rows of a user come together, and so hit the same row.
+-- Each user's source affinities as two arrays sorted by source, joined once per head and
+-- carried on its pool rows: a pool row finds its source by binary search (width_bucket). A
+-- hash join of the 7.8M pool rows of a full build to 2.8M (user, source) rows spilled to disk
+-- and missed the cache on every probe (12 of an engine's 42 s).
 -- Only the users of this build, through the (user_id, meme_source_id) index: a join (hash
 -- joins only, see dbt_project.yml) read all 4.3M rows at full size for 170k.
 user_source_affinities as (
