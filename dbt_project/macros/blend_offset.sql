@@ -11,6 +11,6 @@
             ~ sends_column ~ "::text"
         ) }}
     {%- else -%}
-        0.5
+        0.5::double precision
     {%- endif -%}
 {%- endmacro %}

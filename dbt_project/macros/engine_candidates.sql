@@ -103,8 +103,24 @@ user_heads as (
 
 ),
 
+-- The base score as double precision: a model's literal (1.0 / (1 + n)) makes it numeric, and
+-- numeric values carried through the pool's arrays cost 2 of the 12-13 s of a full build's
+-- engine select; the score is a double precision anyway.
+ranked_memes_typed as (
+
+    select
+        meme_id,
+        meme_source_id,
+        language_code,
+        base_score::double precision as base_score,
+        language_position
+
+    from ranked_memes
+
+),
+
 {{ unsent_ranking_heads(
-    'pool', 'ranked_memes', 'user_heads', 'user_sends', ['meme_source_id', 'base_score'],
+    'pool', 'ranked_memes_typed', 'user_heads', 'user_sends', ['meme_source_id', 'base_score'],
     head_columns=['source_ids', 'affinities'] if uses_affinity else [],
     max_position=var('engine_pool_max_slots'),
 ) }},

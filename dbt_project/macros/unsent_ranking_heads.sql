@@ -37,6 +37,9 @@
 ) %}
 
 -- Joined on the meme first: the planner otherwise pairs every user with every ranked meme.
+-- The `in` first keeps only the sends of ranked memes: a CTE's columns have no statistics, so
+-- the planner took the ranking's meme_id for 200 distinct values, and hashed the 6.6M sends of
+-- a full build rather than the ranking's few thousand memes (2.0 s against 1.3 s per engine).
 {{ name }}_sends_in_ranking as materialized (
 
     select
@@ -48,9 +51,16 @@
     from {{ sends }}
     inner join {{ ranked }}
         on {{ sends }}.meme_id = {{ ranked }}.meme_id
-    {%- if max_position is not none %}
-    where {{ ranked }}.{{ position_column }} <= {{ max_position }}
-    {%- endif %}
+    where
+        {{ sends }}.meme_id in (
+            select {{ ranked }}.meme_id from {{ ranked }}
+            {%- if max_position is not none %}
+            where {{ ranked }}.{{ position_column }} <= {{ max_position }}
+            {%- endif %}
+        )
+        {%- if max_position is not none %}
+        and {{ ranked }}.{{ position_column }} <= {{ max_position }}
+        {%- endif %}
 
 ),
 
