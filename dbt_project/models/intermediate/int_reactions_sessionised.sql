@@ -17,7 +17,8 @@
     row's session on.
 
     Every window runs over one order, (user_id, reacted_at, meme_id): the session start is the
-    running latest start and the position counts from it, so no second sort by session.
+    running latest start and the position counts from it, so no second sort by session; and a
+    row's continuation is the next row's gap, so two window passes, not three.
 #}
 
 {#
@@ -210,6 +211,7 @@ with_gaps as (
         *,
         extract(epoch from reacted_at - sent_at)::double precision as reaction_time_sec,
         lag(reacted_at) over user_order as previous_reacted_at,
+        lead(reacted_at) over user_order as next_reacted_at,
         row_number() over user_order as user_row_number,
         -- the resume row comes first in its user's window: what the others carry on from
         coalesce(first_value(resume_session_number) over user_order, 0) as sessions_before,
@@ -295,10 +297,12 @@ final as (
         session_number,
         session_started_at,
         (user_row_number - session_start_row_number + 1)::integer as position_in_session,
-        -- the user reacted to another meme in the same session after this one
+        -- the user reacted to another meme in the same session after this one: the next
+        -- reaction did not start a session (the resume row is first in its user's window, so
+        -- the next row's start is always its gap). From the gap, not the next row's session
+        -- number: a third window over the 9.5M rows of a full build took 8 of its 40 s.
         coalesce(
-            lead(session_number) over (partition by user_id order by reacted_at, meme_id)
-            = session_number,
+            extract(epoch from next_reacted_at - reacted_at) < {{ var('session_gap_minutes') }} * 60,
             false
         ) as is_session_continued,
         is_session_start,

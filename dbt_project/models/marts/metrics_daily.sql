@@ -11,45 +11,43 @@ with sessions as not materialized (
 
 ),
 
-active_days as (
+-- Each session with its user's first active day, then one row per user with the two flags:
+-- one sort of the sessions by user instead of the distinct (user, day) pairs, their per-user
+-- minimum and two joins back to the pairs (select 1.15 -> 1.0 s for 621k sessions).
+sessions_with_first_day as (
 
-    select distinct
+    select
         user_id,
-        session_date as activity_date
+        session_date,
+        min(session_date) over (partition by user_id) as first_activity_date
 
     from sessions
 
 ),
 
-first_days as (
+user_retention as (
 
     select
         user_id,
-        min(activity_date) as first_activity_date
+        first_activity_date,
+        bool_or(session_date = first_activity_date + 1) as is_retained_d1,
+        bool_or(session_date = first_activity_date + 7) as is_retained_d7
 
-    from active_days
-    group by user_id
+    from sessions_with_first_day
+    group by user_id, first_activity_date
 
 ),
 
 retention as (
 
     select
-        first_days.first_activity_date as metric_date,
+        first_activity_date as metric_date,
         count(*) as count_new_users,
-        count(d1.user_id) as count_retained_d1,
-        count(d7.user_id) as count_retained_d7
+        count(*) filter (where is_retained_d1) as count_retained_d1,
+        count(*) filter (where is_retained_d7) as count_retained_d7
 
-    from first_days
-    left join active_days as d1
-        on
-            first_days.user_id = d1.user_id
-            and d1.activity_date = first_days.first_activity_date + 1
-    left join active_days as d7
-        on
-            first_days.user_id = d7.user_id
-            and d7.activity_date = first_days.first_activity_date + 7
-    group by first_days.first_activity_date
+    from user_retention
+    group by first_activity_date
 
 ),
 
