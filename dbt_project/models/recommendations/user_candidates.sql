@@ -18,12 +18,21 @@
     Incremental per user: a build replaces the lists of int_candidate_users.needs_build and
     drops those of app users no longer eligible, in one transaction (the bot never sees a user
     without a list); every other list stays as the build that made it (built_at). The delete
-    finds both through the primary key's leading user_id (a `not in` over all 6M rows took
+    finds both through the key index's leading user_id (a `not in` over all 6M rows took
     0.9 s at full size); a user removed from app.user is a correction, which the next build
     handles with a full refresh (docs/ops.md).
 
-    Indexes: the contract's primary key (user_id, meme_id) serves the bot's read of one user's
-    list (at most var('candidates_per_user') rows, sorted by rank) and the delete. No unique
+    One parallel worker (the profile's connections have none, see memefeed/dbt_env.py): every
+    other model of a build has finished when this one runs, so one of the two cores of the
+    benchmark machine would otherwise sit idle. An incremental build selects into a temporary
+    table, which can use it; a full build inserts into the contract's table, which PostgreSQL
+    15 plans without workers (the full select alone: 26-28 s serial, 20-21 s with the worker).
+
+    Indexes: a unique index on the key (user_id, meme_id) serves the bot's read of one user's
+    list (at most var('candidates_per_user') rows, sorted by rank) and the delete. It is built
+    after a full build's insert rather than declared as the contract's primary key, which
+    PostgreSQL maintains row by row during the insert (6.2M rows: 12.9 s with the key, 5.3 s
+    without it and 2.3 s to build the index after); the key test checks the index. No unique
     index on (user_id, rank): every rebuilt list reuses ranks 1..n, so such an index finds each
     new row's key on a row this transaction just deleted and reads that row to see it is gone
     (0.7 s of the 2 s insert at full size, on the build's serial tail); the data test checks
@@ -40,6 +49,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=[
+            "set local max_parallel_workers_per_gather = 1",
             "{% if is_incremental() %}
             delete from {{ this }}
             where user_id = any(array(
@@ -54,6 +64,7 @@
             {% endif %}",
         ],
         post_hook=[
+            "{{ index_once('user_id, meme_id', unique=true) }}",
             "{{ index_once('built_at') }}",
             "{{ index_once('user_id, built_at', where='rank = 1') }}",
         ],
@@ -92,7 +103,7 @@ candidate_users as not materialized (
 
 ),
 
-user_profiles as (
+user_profiles as not materialized (
 
     select
         user_id,
@@ -104,7 +115,7 @@ user_profiles as (
 
 ),
 
-stage_weights as (
+stage_weights as not materialized (
 
     select
         maturity_stage,
@@ -160,9 +171,10 @@ user_engine_weights_by_stage as (
 
 ),
 
--- the offset once per user and engine (materialized: inlined, it was computed per candidate,
--- and its md5 took half the time of this model, 1.2 s for 820k candidates at full size)
-user_engine_weights as materialized (
+-- Every CTE of the blend is inlined (and the blend offset a cheap hash), so that the join,
+-- the blend positions and the sort for deduplication can run on parallel workers (see the
+-- pre-hook); a materialized CTE is read by the leader alone.
+user_engine_weights as (
 
     select
         *,
