@@ -3,8 +3,9 @@
     input and spread evenly, so "random" choices are reproducible from the data alone.
 
     Double precision, exact for a 32-bit value over 2^32: as numeric (a literal 4294967296.0),
-    every expression using it was numeric arithmetic, which in user_candidates' blend position
-    of 16M candidates at full size took 15 of the select's 48 s.
+    every expression using it was numeric arithmetic: user_candidates' blend positions of 16M
+    candidates at full size, a select of 47.9 s, then 32.8-39.9 s in double precision (the
+    blend offsets have since moved to macros/blend_offset.sql).
 #}
 {% macro hash_uniform(text_expression) -%}
     (
