@@ -515,6 +515,81 @@ async def _assert_engines_serve_only_the_stage(
     return weighted
 
 
+ENGINE_TEST = "candidates_{engine},test_name:engine_candidates_are_valid"
+
+
+def _compiled_engine_test(engine: str) -> str:
+    """The failing-rows query dbt compiled for the engine's test (its last run)."""
+    compiled = DBT_PROJECT_DIR / "target" / "compiled"
+    for path in compiled.rglob("engine_candidates_are_valid_*.sql"):
+        sql = path.read_text()
+        if f'"candidates_{engine}"' in sql:
+            return sql
+    raise AssertionError(f"no compiled engine test for {engine} under {compiled}")
+
+
+async def test_the_engine_test_names_repeated_pairs_ranks_and_unknown_memes(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # The test finds repeats per user first and the repeated pairs only among those users'
+    # rows: one user gets a repeated meme and a meme that does not exist, another a repeated
+    # rank (each kind of repeat must be enough to select its user).
+    engine = "lr_smoothed"
+    table = f"recommendations.candidates_{engine}"
+    passed = run_dbt("test", "--select", ENGINE_TEST.format(engine=engine))
+    assert passed.returncode == 0, passed.stdout
+
+    first, second = await db_pool.fetch(
+        f"""
+        select user_id, min(meme_id) as meme_id, max(engine_rank) as last_rank
+        from {table} group by user_id order by user_id limit 2
+        """
+    )
+    unlisted_meme = await db_pool.fetchval(
+        f"""
+        select id from app.meme
+        where id not in (select meme_id from {table} where user_id = $1)
+        order by id limit 1
+        """,
+        second["user_id"],
+    )
+    unknown_meme = await db_pool.fetchval("select max(id) + 1000 from app.meme")
+    bad_rows = [
+        (first["user_id"], first["meme_id"], first["last_rank"] + 1),  # the meme again
+        (first["user_id"], unknown_meme, first["last_rank"] + 2),  # no such meme
+        (second["user_id"], unlisted_meme, second["last_rank"]),  # the rank again
+    ]
+    await db_pool.executemany(
+        f"""
+        insert into {table} (user_id, meme_id, engine, score, engine_rank)
+        values ($1, $2, $3, 0.0, $4)
+        """,
+        [(user_id, meme_id, engine, rank) for user_id, meme_id, rank in bad_rows],
+    )
+    try:
+        failed = run_dbt("test", "--select", ENGINE_TEST.format(engine=engine))
+        problems = await db_pool.fetch(_compiled_engine_test(engine))
+    finally:
+        await db_pool.executemany(
+            f"delete from {table} where user_id = $1 and meme_id = $2 and engine_rank = $3",
+            bad_rows,
+        )
+
+    assert failed.returncode != 0
+    assert "FAIL 3 engine_candidates_are_valid_candidates_lr_smoothed" in failed.stdout
+    found = sorted((r["problem"], r["user_id"], r["meme_id"], r["engine_rank"]) for r in problems)
+    assert found == [
+        ("duplicate (user_id, engine_rank)", second["user_id"], None, second["last_rank"]),
+        ("duplicate (user_id, meme_id)", first["user_id"], first["meme_id"], None),
+        ("unknown meme", first["user_id"], unknown_meme, first["last_rank"] + 2),
+    ]
+    for user in (first, second):
+        remaining = await db_pool.fetchval(
+            f"select count(*) from {table} where user_id = $1", user["user_id"]
+        )
+        assert remaining == user["last_rank"]
+
+
 async def test_an_engine_builds_candidates_only_for_the_stages_that_weigh_it(
     built_feed: FeedDataset, db_pool: asyncpg.Pool
 ) -> None:

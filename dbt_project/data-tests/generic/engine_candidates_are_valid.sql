@@ -7,12 +7,39 @@
     One test instead of eight per engine: each dbt test is a query and a round trip of its
     own, and 88 of them over eleven small tables cost an incremental build more than the
     checks themselves.
+
+    Repeats are found per user first (one grouping by user, in order), and the repeated pairs
+    only among the rows of the users that have one: hashing every (user_id, meme_id) and
+    (user_id, engine_rank) pair of a full build's 2.5M rows spilled to disk (7.1 s against
+    1.7 s per engine at full size).
 #}
 {% test engine_candidates_are_valid(model, users, memes) %}
 
-with candidates as (
+-- inlined: each check reads the table itself instead of a materialized copy of every row
+with candidates as not materialized (
 
     select * from {{ model }}
+
+),
+
+-- materialized: both checks of repeated pairs read it, and it is computed once
+users_with_repeats as materialized (
+
+    select user_id
+
+    from candidates
+    group by user_id
+    having count(*) <> count(distinct meme_id) or count(*) <> count(distinct engine_rank)
+
+),
+
+rows_of_users_with_repeats as not materialized (
+
+    select candidates.*
+
+    from candidates
+    inner join users_with_repeats
+        on candidates.user_id = users_with_repeats.user_id
 
 ),
 
@@ -35,7 +62,7 @@ problems as (
         null as engine_rank,
         'duplicate (user_id, meme_id)' as problem
 
-    from candidates
+    from rows_of_users_with_repeats
     group by user_id, meme_id
     having count(*) > 1
 
@@ -47,7 +74,7 @@ problems as (
         engine_rank,
         'duplicate (user_id, engine_rank)' as problem
 
-    from candidates
+    from rows_of_users_with_repeats
     group by user_id, engine_rank
     having count(*) > 1
 
