@@ -232,6 +232,15 @@ async def test_dbt_test_fails_when_a_candidate_was_already_sent(
     assert "FAIL 1 assert_user_candidates_exclude_sent_memes" in result.stdout
 
 
+def _compiled_query(*fragments: str) -> str:
+    """The one query dbt last compiled (target/compiled) that holds every fragment."""
+    queries = (
+        path.read_text() for path in (DBT_PROJECT_DIR / "target" / "compiled").rglob("*.sql")
+    )
+    (compiled,) = [sql for sql in queries if all(fragment in sql for fragment in fragments)]
+    return compiled
+
+
 SESSIONS_KEY_TEST = "unique_combination_of_columns_int_reactions_sessionised_user_id__meme_id"
 
 
@@ -244,13 +253,7 @@ async def test_a_key_test_trusts_a_unique_index_and_finds_duplicates_without_one
     assert passed.returncode == 0, passed.stdout
     assert f"PASS {SESSIONS_KEY_TEST}" in passed.stdout
     # the query as run: the index check, and the latest build's stamp as a literal
-    (compiled,) = [
-        sql
-        for path in (DBT_PROJECT_DIR / "target" / "compiled").rglob("*.sql")
-        if "pg_index" in (sql := path.read_text())
-        and "int_reactions_sessionised" in sql
-        and "user_id, meme_id" in sql
-    ]
+    compiled = _compiled_query("pg_index", "int_reactions_sessionised", "user_id, meme_id")
     assert "where sessionised_at = '" in compiled
     assert "max(sessionised_at)" not in compiled
 
@@ -518,16 +521,6 @@ async def _assert_engines_serve_only_the_stage(
 ENGINE_TEST = "candidates_{engine},test_name:engine_candidates_are_valid"
 
 
-def _compiled_engine_test(engine: str) -> str:
-    """The failing-rows query dbt compiled for the engine's test (its last run)."""
-    compiled = DBT_PROJECT_DIR / "target" / "compiled"
-    for path in compiled.rglob("engine_candidates_are_valid_*.sql"):
-        sql = path.read_text()
-        if f'"candidates_{engine}"' in sql:
-            return sql
-    raise AssertionError(f"no compiled engine test for {engine} under {compiled}")
-
-
 async def test_the_engine_test_names_repeated_pairs_ranks_and_unknown_memes(
     built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
 ) -> None:
@@ -568,7 +561,9 @@ async def test_the_engine_test_names_repeated_pairs_ranks_and_unknown_memes(
     )
     try:
         failed = run_dbt("test", "--select", ENGINE_TEST.format(engine=engine))
-        problems = await db_pool.fetch(_compiled_engine_test(engine))
+        problems = await db_pool.fetch(
+            _compiled_query("users_with_repeats", f'"candidates_{engine}"')
+        )
     finally:
         await db_pool.executemany(
             f"delete from {table} where user_id = $1 and meme_id = $2 and engine_rank = $3",
