@@ -210,7 +210,7 @@ valued as (
         user_sends.prefix_engagement_sum,
         user_sends.prefix_engagement_count,
         user_sends.prefix_send_count,
-        extract(epoch from user_sends.reacted_at - user_sends.sent_at)::double precision
+        {{ seconds_between('user_sends.sent_at', 'user_sends.reacted_at') }}
             as reaction_time_sec,
         -- an integer: as numeric (a literal 1.0), the running sums and the means below were
         -- numeric arithmetic, 12% of this model's time

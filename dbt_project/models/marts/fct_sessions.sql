@@ -114,7 +114,7 @@ final as (
         started_at,
         ended_at,
         (started_at at time zone 'UTC')::date as session_date,
-        extract(epoch from ended_at - started_at)::double precision as duration_sec,
+        {{ seconds_between('started_at', 'ended_at') }} as duration_sec,
         count_memes::integer as count_memes,
         count_likes::integer as count_likes,
         time_spent_sec::double precision as time_spent_sec,

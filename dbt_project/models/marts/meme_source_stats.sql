@@ -31,7 +31,7 @@ per_source as (
         count(*) as nmemes_parsed,
         count(*) filter (where reaction_stats.nmemes_sent > 0) as nmemes_sent,
         min(
-            floor(extract(epoch from {{ build_timestamp() }} - memes.published_at) / 86400)
+            floor({{ seconds_between('memes.published_at', build_timestamp()) }} / 86400)
         ) as latest_meme_age
 
     from memes

@@ -63,7 +63,7 @@ joined as (
         coalesce(reaction_stats.ndislikes, 0)::integer as ndislikes,
         coalesce(reaction_stats.nmemes_sent, 0)::integer as nmemes_sent,
         greatest(
-            0, floor(extract(epoch from {{ build_timestamp() }} - memes.published_at) / 86400)
+            0, floor({{ seconds_between('memes.published_at', build_timestamp()) }} / 86400)
         )::integer as age_days,
         coalesce(raw_impressions.raw_impr_rank, 0) as raw_impr_rank,
         coalesce(reaction_stats.sec_to_react, 99999)::double precision as sec_to_react,

@@ -37,7 +37,7 @@ recent_users as (
         users.user_id,
         users.created_at,
         user_tg.deep_link,
-        extract(epoch from {{ build_timestamp() }} - users.created_at)::double precision
+        {{ seconds_between('users.created_at', build_timestamp()) }}
             as age_sec
 
     from users
