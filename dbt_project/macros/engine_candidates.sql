@@ -2,18 +2,31 @@
     The shared tail of a candidate engine. The model defines `ranked_memes` (meme_id,
     meme_source_id, language_code, base_score, language_position: 1..n per language by the
     engine's global order) and calls this macro, which, for each user this build rebuilds
-    (int_candidate_users.needs_build) and each language the user reads:
+    (int_candidate_users.needs_build) and each language the user reads (a head):
 
-    1. takes the first var('engine_pool_size') unsent memes of the ranking
-       (macros/unsent_ranking_heads.sql), reading at most var('engine_pool_max_slots')
-       positions into it. The pool is larger than the engine's share so that a per-user
-       re-scoring, and the per-user tie-break among equal scores, have memes to choose from;
+    1. takes the first var('engine_pool_size') memes of the ranking the user was not sent,
+       reading at most var('engine_pool_max_slots') positions into it (and no further than
+       the pool size plus the user's sends: every send inside the head must be skipped). The
+       pool is larger than the engine's share so that a per-user re-scoring, and the per-user
+       tie-break among equal scores, have memes to choose from;
     2. scores the pool with `score_expression`, which may use the pool's columns (those of
        `ranked_memes` named above, and user_id; no others are carried into the pool) and
        `affinity.source_affinity` (the user's like rate on the meme's source with a 1/1
        prior: 0.5 when unrated) and, when `user_source_weights` names a CTE (user_id,
-       meme_source_id, source_weight), that;
-    3. keeps the top var('engine_candidates_per_user') per user, ties broken per user.
+       meme_source_id, source_weight), `user_source_weights.source_weight` (null for a source
+       the CTE has no row for);
+    3. keeps the top var('engine_candidates_per_user') of each head, then of each user (a user
+       with several languages has a head per language), ties broken per user.
+
+    How: each ranking is one row of arrays in position order, and a head is a slice of them,
+    unnested, scored and cut to its top inside one lateral subquery per head (a top-N sort of
+    about pool-size rows). The memes the user was sent inside the ranking are one sorted array
+    per head, and a pool row is found among them by binary search (width_bucket). Work per
+    head follows the pool and the user's sends in the ranking, not the catalogue or the
+    user's history. The previous form, every pool row of every head sorted by user and score
+    and an anti-join for the heads holding sends, took 10.1-12.2 s of an engine's full-build
+    select where this takes 7.9-9.4 (candidates_best_uploaded_memes, 58.5k heads, 1.9M
+    candidates).
 
     Only users whose maturity stage gives the engine a weight in seeds/engine_weights.csv get
     its candidates (and moderators get less_seen's): giving an engine a weight in another
@@ -23,6 +36,7 @@
 
 {%- set uses_affinity = 'affinity.' in score_expression %}
 {%- set pool_size = var('engine_pool_size') %}
+{%- set max_position = var('engine_pool_max_slots') %}
 
 -- Only the users whose blend can use the engine: a candidate no blend picks is wasted work.
 -- Not materialized although read twice: a materialized CTE has no column statistics,
@@ -41,9 +55,6 @@ user_languages as (
 
 ),
 
--- The sends of every user this build rebuilds: the heads keep the engine's users. Joined to
--- the engine's users here, the sends were estimated at under a hundred rows for 400k, and the
--- planner hashed them instead of the few thousand memes of the ranking.
 user_sends as not materialized (
 
     select * from {{ ref('int_candidate_user_sends') }}
@@ -51,10 +62,10 @@ user_sends as not materialized (
 ),
 
 {% if uses_affinity -%}
--- Each user's source affinities as two arrays sorted by source, joined once per head and
--- carried on its pool rows: a pool row finds its source by binary search (width_bucket). A
--- hash join of the 7.8M pool rows of a full build to 2.8M (user, source) rows spilled to disk
--- and missed the cache on every probe (12 of an engine's 42 s).
+-- Each user's source affinities as two arrays sorted by source, joined once per head: a pool
+-- row finds its source by binary search (width_bucket). A hash join of the 7.8M pool rows of
+-- a full build to 2.8M (user, source) rows spilled to disk and missed the cache on every
+-- probe (12 of an engine's 42 s).
 -- Only the users of this build, through the (user_id, meme_source_id) index: a join (hash
 -- joins only, see dbt_project.yml) read all 4.3M rows at full size for 170k.
 user_source_affinities as (
@@ -79,29 +90,21 @@ user_source_affinities as (
 
 {% endif -%}
 
-user_heads as (
+{% if user_source_weights -%}
+-- the model's per-user source weights as sorted arrays, looked up like the affinities
+user_source_weight_arrays as (
 
     select
-        user_languages.user_id,
-        user_languages.language_code,
-        least(
-            {{ pool_size }} + candidate_users.nmemes_sent, {{ var('engine_pool_max_slots') }}
-        ) as max_prefix,
-        {{ pool_size }} as pool_size
-        {%- if uses_affinity %},
-        user_source_affinities.source_ids,
-        user_source_affinities.affinities
-        {%- endif %}
+        user_id,
+        array_agg(meme_source_id::double precision order by meme_source_id) as weight_source_ids,
+        array_agg(source_weight::double precision order by meme_source_id) as source_weights
 
-    from user_languages
-    inner join candidate_users
-        on user_languages.user_id = candidate_users.user_id
-    {%- if uses_affinity %}
-    left join user_source_affinities
-        on user_languages.user_id = user_source_affinities.user_id
-    {%- endif %}
+    from {{ user_source_weights }}
+    group by user_id
 
 ),
+
+{% endif -%}
 
 -- The base score as double precision: a model's literal (1.0 / (1 + n)) makes it numeric, and
 -- numeric values carried through the pool's arrays cost 2 of the 12-13 s of a full build's
@@ -116,51 +119,168 @@ ranked_memes_typed as (
         language_position
 
     from ranked_memes
+    where language_position <= {{ max_position }}
 
 ),
 
-{{ unsent_ranking_heads(
-    'pool', 'ranked_memes_typed', 'user_heads', 'user_sends', ['meme_source_id', 'base_score'],
-    head_columns=['source_ids', 'affinities'] if uses_affinity else [],
-    max_position=var('engine_pool_max_slots'),
-) }},
-
-scored as (
+-- one row per language: element i of each array is the meme at position i
+rankings as (
 
     select
-        pool.user_id,
-        pool.meme_id,
-        '{{ engine }}' as engine,
-        (
-            {{ score_expression }}
-        )::double precision as score
+        language_code,
+        array_agg(meme_id order by language_position) as meme_ids,
+        array_agg(meme_source_id order by language_position) as meme_source_ids,
+        array_agg(base_score order by language_position) as base_scores
 
-    from pool
-    {%- if user_source_weights %}
-    left join {{ user_source_weights }}
+    from ranked_memes_typed
+    group by language_code
+
+),
+
+-- The sends of the ranking's memes. The `in` first keeps only the sends of ranked memes: a
+-- CTE's columns have no statistics, so the planner took the ranking's meme_id for 200
+-- distinct values, and hashed the 6.6M sends of a full build rather than the ranking's few
+-- thousand memes (2.0 s against 1.3 s per engine).
+sends_in_ranking as materialized (
+
+    select
+        user_sends.user_id,
+        user_sends.meme_id,
+        ranked_memes_typed.language_code
+
+    from user_sends
+    inner join ranked_memes_typed
+        on user_sends.meme_id = ranked_memes_typed.meme_id
+    where user_sends.meme_id in (select ranked_memes_typed.meme_id from ranked_memes_typed)
+
+),
+
+-- per head, the memes sent inside the ranking, sorted for the binary search
+head_sends as (
+
+    select
+        user_id,
+        language_code,
+        array_agg(meme_id order by meme_id) as sent_meme_ids
+
+    from sends_in_ranking
+    group by user_id, language_code
+
+),
+
+heads as (
+
+    select
+        user_languages.user_id,
+        -- the pool's memes and the user's sends inside them lie within this many positions
+        least(
+            {{ pool_size }} + coalesce(cardinality(head_sends.sent_meme_ids), 0), {{ max_position }}
+        ) as head_length,
+        head_sends.sent_meme_ids,
+        rankings.meme_ids,
+        rankings.meme_source_ids,
+        rankings.base_scores
+        {%- if uses_affinity %},
+        user_source_affinities.source_ids,
+        user_source_affinities.affinities
+        {%- endif %}
+        {%- if user_source_weights %},
+        user_source_weight_arrays.weight_source_ids,
+        user_source_weight_arrays.source_weights
+        {%- endif %}
+
+    from user_languages
+    inner join candidate_users
+        on user_languages.user_id = candidate_users.user_id
+    inner join rankings
+        on user_languages.language_code = rankings.language_code
+    left join head_sends
         on
-            pool.user_id = {{ user_source_weights }}.user_id
-            and pool.meme_source_id = {{ user_source_weights }}.meme_source_id
-    {%- endif %}
+            user_languages.user_id = head_sends.user_id
+            and user_languages.language_code = head_sends.language_code
     {%- if uses_affinity %}
-    -- the last source id <= the meme's: the meme's own if the user rated it
-    cross join lateral (
-        select
-            width_bucket(
-                pool.meme_source_id::double precision, pool.source_ids
-            ) as source_index
-    ) as source_lookup
-    -- a 1/1 prior: 0.5 for a source the user never rated
-    cross join lateral (
-        select
-            case
-                when
-                    pool.source_ids[source_lookup.source_index] = pool.meme_source_id
-                    then pool.affinities[source_lookup.source_index]
-                else 0.5::double precision
-            end as source_affinity
-    ) as affinity
+    left join user_source_affinities
+        on user_languages.user_id = user_source_affinities.user_id
     {%- endif %}
+    {%- if user_source_weights %}
+    left join user_source_weight_arrays
+        on user_languages.user_id = user_source_weight_arrays.user_id
+    {%- endif %}
+
+),
+
+head_tops as (
+
+    select
+        heads.user_id,
+        head_top.meme_id,
+        head_top.score
+
+    from heads
+    cross join lateral (
+        select
+            pool.meme_id,
+            (
+                {{ score_expression }}
+            )::double precision as score
+
+        from (
+            select
+                heads.user_id,
+                head.meme_id,
+                head.meme_source_id,
+                head.base_score
+
+            from unnest(
+                heads.meme_ids[1:heads.head_length],
+                heads.meme_source_ids[1:heads.head_length],
+                heads.base_scores[1:heads.head_length]
+            ) as head (meme_id, meme_source_id, base_score)
+            -- not sent: the last sent meme id <= this one is another meme (or none is)
+            where
+                heads.sent_meme_ids[coalesce(width_bucket(head.meme_id, heads.sent_meme_ids), 0)]
+                is distinct from head.meme_id
+            -- unnest returns the slice in position order: the first unsent memes
+            limit {{ pool_size }}
+        ) as pool
+        {%- if uses_affinity %}
+        -- the last source id <= the meme's: the meme's own if the user rated it
+        cross join lateral (
+            select
+                width_bucket(
+                    pool.meme_source_id::double precision, heads.source_ids
+                ) as source_index
+        ) as source_lookup
+        -- a 1/1 prior: 0.5 for a source the user never rated
+        cross join lateral (
+            select
+                case
+                    when
+                        heads.source_ids[source_lookup.source_index] = pool.meme_source_id
+                        then heads.affinities[source_lookup.source_index]
+                    else 0.5::double precision
+                end as source_affinity
+        ) as affinity
+        {%- endif %}
+        {%- if user_source_weights %}
+        cross join lateral (
+            select
+                case
+                    when
+                        heads.weight_source_ids[weight_lookup.source_index] = pool.meme_source_id
+                        then heads.source_weights[weight_lookup.source_index]
+                end as source_weight
+            from (
+                select
+                    width_bucket(
+                        pool.meme_source_id::double precision, heads.weight_source_ids
+                    ) as source_index
+            ) as weight_lookup
+        ) as user_source_weights
+        {%- endif %}
+        order by score desc nulls last, {{ per_user_tiebreak('heads.user_id', 'pool.meme_id') }}
+        limit {{ var('engine_candidates_per_user') }}
+    ) as head_top
 
 ),
 
@@ -173,7 +293,7 @@ ranked as (
             order by score desc nulls last, {{ per_user_tiebreak('user_id', 'meme_id') }}
         )::integer as engine_rank
 
-    from scored
+    from head_tops
 
 ),
 
@@ -182,7 +302,7 @@ final as (
     select
         user_id::bigint as user_id,
         meme_id::bigint as meme_id,
-        engine::text as engine,
+        '{{ engine }}'::text as engine,
         score,
         engine_rank
 
