@@ -15,14 +15,21 @@
 {#
     The same watermark for a model whose every build stamps the rows it writes
     (`stamp_column`) and writes the newest source rows: max(column) over the rows of the latest
-    build only, which an index on the stamp finds without reading the whole table.
+    build only. The build that wrote them recorded it (macros/build_watermarks.sql: the model
+    has record_build_watermark as a post-hook); without a record it is computed from the rows
+    of the latest build, which an index on the stamp finds without reading the whole table.
 #}
 {% macro latest_build_watermark(column, stamp_column, lookback_minutes=0) -%}
     {%- if execute and is_incremental() -%}
-        {%- set latest_build -%}
-            ({{ rows_of_latest_build(this, stamp_column) }}) as latest_build
-        {%- endset -%}
-        {{ max_timestamp_literal(latest_build, column, lookback_minutes) }}
+        {%- set recorded = recorded_build_watermark(stamp_column, lookback_minutes) -%}
+        {%- if recorded is not none -%}
+            {{ recorded }}
+        {%- else -%}
+            {%- set latest_build -%}
+                ({{ rows_of_latest_build(this, stamp_column) }}) as latest_build
+            {%- endset -%}
+            {{ max_timestamp_literal(latest_build, column, lookback_minutes) }}
+        {%- endif -%}
     {%- else -%}
         '-infinity'::timestamptz
     {%- endif -%}

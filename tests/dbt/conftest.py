@@ -57,10 +57,18 @@ async def load_feed(db_pool: asyncpg.Pool, dataset: FeedDataset) -> None:
 
 
 def run_results(run_dbt_result: subprocess.CompletedProcess[str]) -> dict[str, str]:
-    """The last dbt invocation's node statuses by name (pass, warn, fail, error, success...)."""
+    """The last dbt invocation's node statuses by name (pass, warn, fail, error, success...).
+
+    The project's on-run-start hook (an `operation` node) is left out: it is not a node of the
+    selection.
+    """
     path = DBT_PROJECT_DIR / "target" / "run_results.json"
     results = json.loads(path.read_text())["results"]
-    return {result["unique_id"].split(".")[2]: result["status"] for result in results}
+    return {
+        result["unique_id"].split(".")[2]: result["status"]
+        for result in results
+        if not result["unique_id"].startswith("operation.")
+    }
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,9 @@
     Indexes: (user_id, sent_at, meme_id), unique, finds a user's last rows and the rows a build
     replaces: a send's sent_at never changes, so the key's rows are found by it with sent_at
     alongside, and one index serves what two did (one index write less per rescored row, one
-    10M-row index build less per full build); (scored_at, changed_at) the rows of a build and
-    this model's watermark, one index descent even after a full build. Each index costs every
+    10M-row index build less per full build); (scored_at) the rows of a build, which the
+    tests and the models downstream read (this model's watermark, max(changed_at) over those
+    rows, is recorded by each build: macros/build_watermarks.sql). Each index costs every
     rescored row a write, so no more than these (a sent_at index served metrics_engine_daily's
     whole days, which it now reads only to recount a day after out-of-step builds). The key is
     still (user_id, meme_id), tested as such.
@@ -37,7 +38,8 @@
         post_hook=[
             "{{ not_null_once(['user_id', 'meme_id', 'sent_at']) }}",
             "{{ index_once('user_id, sent_at, meme_id', unique=true) }}",
-            "{{ index_once('scored_at, changed_at') }}",
+            "{{ index_once('scored_at') }}",
+            "{{ record_build_watermark('changed_at', 'scored_at') }}",
         ],
     )
 }}

@@ -23,8 +23,9 @@
 
 {#
     Indexes: (user_id, reacted_at) finds a user's resume point and last rows; (user_id,
-    meme_id) the rows a build replaces; (sessionised_at, reacted_at) the rows of a build and
-    this model's watermark, one index descent even after a full build.
+    meme_id) the rows a build replaces; (sessionised_at) the rows of a build (this model's
+    watermark, max(reacted_at) over those rows, is recorded by each build:
+    macros/build_watermarks.sql).
 #}
 {{
     config(
@@ -39,7 +40,8 @@
             ]) }}",
             "{{ index_once('user_id, reacted_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
-            "{{ index_once('sessionised_at, reacted_at') }}",
+            "{{ index_once('sessionised_at') }}",
+            "{{ record_build_watermark('reacted_at', 'sessionised_at') }}",
         ],
     )
 }}
