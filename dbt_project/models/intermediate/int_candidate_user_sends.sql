@@ -1,7 +1,8 @@
 {#
     Every send of the users whose lists this build makes (int_candidate_users.needs_build):
     what the engines must not offer them again. A narrow copy, read once per engine, instead of
-    the wide reaction table of every user.
+    the wide reaction table of every user. Unlogged: rebuilt whole by every build and read only
+    by it (a crash empties it until the next build, which rebuilds it anyway).
 #}
 
 {#
@@ -19,6 +20,7 @@
 {{
     config(
         materialized='table',
+        unlogged=true,
         pre_hook=['set local random_page_cost = 1.1'],
         post_hook=[
             "{{ index_once('user_id, meme_id', unique=true) }}",

@@ -23,8 +23,9 @@
     where 2,825 users had new sends).
 #}
 
--- fresh statistics: the candidate models plan their joins on this table right away
-{{ config(materialized='table', post_hook=['analyze {{ this }}']) }}
+-- fresh statistics: the candidate models plan their joins on this table right away; unlogged,
+-- as it is rebuilt whole by every build and read only by it
+{{ config(materialized='table', unlogged=true, post_hook=['analyze {{ this }}']) }}
 
 -- read only when a previous build exists:
 -- depends_on: {{ ref('int_servable_memes') }}
