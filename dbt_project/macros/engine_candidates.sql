@@ -244,39 +244,17 @@ head_tops as (
             limit {{ pool_size }}
         ) as pool
         {%- if uses_affinity %}
-        -- the last source id <= the meme's: the meme's own if the user rated it
-        cross join lateral (
-            select
-                width_bucket(
-                    pool.meme_source_id::double precision, heads.source_ids
-                ) as source_index
-        ) as source_lookup
         -- a 1/1 prior: 0.5 for a source the user never rated
-        cross join lateral (
-            select
-                case
-                    when
-                        heads.source_ids[source_lookup.source_index] = pool.meme_source_id
-                        then heads.affinities[source_lookup.source_index]
-                    else 0.5::double precision
-                end as source_affinity
-        ) as affinity
+        {{ sorted_array_lookup(
+            'affinity', 'source_affinity', 'pool.meme_source_id::double precision',
+            'heads.source_ids', 'heads.affinities', default='0.5::double precision',
+        ) }}
         {%- endif %}
         {%- if user_source_weights %}
-        cross join lateral (
-            select
-                case
-                    when
-                        heads.weight_source_ids[weight_lookup.source_index] = pool.meme_source_id
-                        then heads.source_weights[weight_lookup.source_index]
-                end as source_weight
-            from (
-                select
-                    width_bucket(
-                        pool.meme_source_id::double precision, heads.weight_source_ids
-                    ) as source_index
-            ) as weight_lookup
-        ) as user_source_weights
+        {{ sorted_array_lookup(
+            'user_source_weights', 'source_weight', 'pool.meme_source_id::double precision',
+            'heads.weight_source_ids', 'heads.source_weights',
+        ) }}
         {%- endif %}
         order by score desc nulls last, {{ per_user_tiebreak('heads.user_id', 'pool.meme_id') }}
         limit {{ var('engine_candidates_per_user') }}
@@ -355,4 +333,26 @@ select * from final
         or is_moderator
         {%- endif %}
     )
+{%- endmacro %}
+
+
+{#
+    A lateral subquery `alias` with one column `column`: the element of the array `values` at
+    the position of `key` in the sorted array `keys`, found by binary search (width_bucket
+    gives the position of the last key <= `key`), or `default` when `keys` does not hold `key`.
+    Per row a lookup in arrays carried on the row's head, where a join to a (user, key) table
+    would hash or probe millions of rows.
+#}
+{% macro sorted_array_lookup(alias, column, key, keys, values, default=none) -%}
+cross join lateral (
+            select
+                case
+                    when {{ keys }}[found.position] = {{ key }} then {{ values }}[found.position]
+                    {%- if default is not none %}
+                    else {{ default }}
+                    {%- endif %}
+                end as {{ column }}
+
+            from (select width_bucket({{ key }}, {{ keys }}) as position) as found
+        ) as {{ alias }}
 {%- endmacro %}
