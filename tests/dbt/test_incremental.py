@@ -387,3 +387,91 @@ async def test_a_list_holding_a_withdrawn_meme_is_rebuilt_and_a_blocked_users_li
         await db_pool.execute(
             'update app."user" set blocked_bot_at = null where id = $1', blocking_user
         )
+
+
+# The models whose builds record their watermark: table, time column, build stamp column.
+STAMPED_MODELS = (
+    ("intermediate.int_reactions_scored", "changed_at", "scored_at"),
+    ("intermediate.int_reactions_sessionised", "reacted_at", "sessionised_at"),
+)
+
+
+async def test_builds_record_their_watermark_and_ignore_a_missing_or_stale_record(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """Each build of a stamped model records max(time) over the rows it wrote, the watermark
+    the next build would otherwise compute from the rows of the latest build. A record that
+    is missing, or that another build wrote (its stamp is not the table's newest), is not
+    trusted: here the stale one claims a watermark a day ahead, which would hide the new send
+    from the next build; the builds compute the watermark instead and equal a full refresh."""
+    for table, time_column, stamp_column in STAMPED_MODELS:
+        recorded = await db_pool.fetchval(
+            "select watermark from intermediate.build_watermarks where model_relation like $1",
+            f'%"{table.split(".")[1]}"',
+        )
+        computed = await db_pool.fetchval(
+            f"select max({time_column}) from {table}"
+            f" where {stamp_column} = (select max({stamp_column}) from {table})"
+        )
+        assert recorded == computed, table
+
+    scored, sessionised = (f'%"{table.split(".")[1]}"' for table, _, _ in STAMPED_MODELS)
+    await db_pool.execute(
+        "update intermediate.build_watermarks"
+        " set watermark = now() + interval '1 day', build_stamp = build_stamp - interval '1 hour'"
+        " where model_relation like $1",
+        scored,
+    )
+    await db_pool.execute(
+        "delete from intermediate.build_watermarks where model_relation like $1", sessionised
+    )
+    rater = RATERS[3]
+    [meme] = await _unsent_memes(db_pool, rater, 1)
+    sent_at = datetime.now(UTC)
+    await _liked_send(db_pool, rater, meme, sent_at, sent_at + timedelta(seconds=4))
+
+    for table, _, _ in STAMPED_MODELS:
+        model = table.split(".")[1]
+        after_incremental, after_full = await _incremental_then_full_refresh(
+            db_pool, run_dbt, model, table
+        )
+        assert after_incremental == after_full, model
+        # user_id and meme_id lead both tables' columns
+        assert (rater, meme) in {row[:2] for row in after_incremental}, model
+
+
+async def test_window_tables_emptied_by_a_crash_are_rebuilt_and_counted_once(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """int_reactions_scored and int_reactions_sessionised are unlogged: crash recovery empties
+    them (as `truncate` does here) while the logged models below them keep their counts. The
+    next incremental build rebuilds both whole, and every model below them recounts instead of
+    adding the whole history again: the result equals a full refresh."""
+    assert set(
+        await db_pool.fetchval(
+            "select array_agg(relpersistence::text) from pg_class"
+            " where oid = any(array['intermediate.int_reactions_scored'::regclass,"
+            " 'intermediate.int_reactions_sessionised'::regclass])"
+        )
+    ) == {"u"}
+    rater = RATERS[2]
+    [meme] = await _unsent_memes(db_pool, rater, 1)
+    sent_at = datetime.now(UTC)
+    await _liked_send(db_pool, rater, meme, sent_at, sent_at + timedelta(seconds=6))
+    await db_pool.execute(
+        "truncate intermediate.int_reactions_scored, intermediate.int_reactions_sessionised"
+    )
+
+    incremental = run_dbt("build", "--vars", FIXTURE_VARS, *MODELS_ONLY)
+    assert incremental.returncode == 0, incremental.stdout[-5000:]
+    after_incremental = await _snapshot(db_pool)
+    full = build_from_scratch(run_dbt, *MODELS_ONLY)
+    assert full.returncode == 0, full.stdout[-5000:]
+    after_full = await _snapshot(db_pool)
+    for table in COMPARED_TABLES:
+        assert after_incremental[table] == after_full[table], table
+    assert (rater, meme) in {row[:2] for row in after_incremental[COMPARED_TABLES[0]]}

@@ -32,6 +32,7 @@
 {{
     config(
         materialized='incremental',
+        unlogged=true,
         unique_key=['user_id', 'sent_at', 'meme_id'],
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
@@ -43,6 +44,9 @@
         ],
     )
 }}
+
+{#- false after a crash emptied this unlogged table: see macros/builds_incrementally.sql #}
+{%- set builds_on_stored_rows = builds_incrementally() %}
 
 with reactions as not materialized (
 
@@ -56,7 +60,7 @@ memes as not materialized (
 
 ),
 
-{% if is_incremental() %}
+{% if builds_on_stored_rows %}
 
 changed_sends as (
 
@@ -329,7 +333,7 @@ rescored as (
 
 ),
 
-{% if is_incremental() %}
+{% if builds_on_stored_rows %}
 
 {#- every column of a row except its build stamp: a row is written when one of them changed #}
 {%- set compared_columns = [

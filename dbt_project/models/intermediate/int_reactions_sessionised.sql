@@ -30,6 +30,7 @@
 {{
     config(
         materialized='incremental',
+        unlogged=true,
         unique_key=['user_id', 'meme_id'],
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
@@ -45,6 +46,9 @@
         ],
     )
 }}
+
+{#- false after a crash emptied this unlogged table: see macros/builds_incrementally.sql #}
+{%- set builds_on_stored_rows = builds_incrementally() %}
 
 {#- the resume columns of a row recomputed from the app's reactions (see resume_points) #}
 {%- set no_resume_row -%}
@@ -63,7 +67,7 @@ with reactions as not materialized (
 
 ),
 
-{% if is_incremental() %}
+{% if builds_on_stored_rows %}
 
 changed_reactions as (
 
@@ -323,7 +327,7 @@ final as (
 
 )
 
-{% if is_incremental() %},
+{% if builds_on_stored_rows %},
 
 {#- every column of a row except its build stamp: a row is written when one of them changed #}
 {%- set compared_columns = [
