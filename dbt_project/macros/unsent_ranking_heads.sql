@@ -1,6 +1,8 @@
 {#
-    The head of a ranking a user has not been sent: the bounded read every candidate model
-    (the engines through engine_candidates, and candidates_fallback) makes per user.
+    The head of a ranking a user has not been sent: the bounded read candidates_fallback makes
+    per user. The engines read theirs in macros/engine_candidates.sql (a per-head lateral that
+    stops at exactly the pool size and finds sends by binary search); the fallback still uses
+    this form.
 
     Emits CTEs (end the model's previous CTE with a comma; the last one is `name`):
 
@@ -15,15 +17,18 @@
     - `head_columns`: the columns of `heads` to carry (a per-user value each row uses: joined
       once per head instead of once per row).
 
-    `name` then holds, for every head, the first pool_size memes of its ranking the user was
-    not sent (fewer when max_prefix ends first): user_id, meme_id, the key and position columns,
-    `columns` and `head_columns`.
+    `name` then holds, for every head, at least the first pool_size memes of its ranking the
+    user was not sent (fewer when max_prefix ends first): user_id, meme_id, the key and position
+    columns, `columns` and `head_columns`. At least, not exactly: the head is pool_size
+    positions plus the user's sends within max_prefix, so a user whose sends lie after the
+    first pool_size unsent memes gets those sends' count more (the fallback keeps only its top
+    candidates_per_user by score, the ranking's own order).
 
     How: a head of pool_size unsent memes is pool_size positions long plus the user's sends
     inside it. All such sends are within the first pool_size + (the user's sends) positions, so
-    max_prefix = pool_size + nmemes_sent is always enough, and counting the sends inside it
-    gives the exact length. Work per user follows what the user saw of this ranking, not the
-    size of the catalogue or of the user's history.
+    max_prefix = pool_size + nmemes_sent is always enough, and the sends counted within it
+    bound the length from above. Work per user follows what the user saw of this ranking, not
+    the size of the catalogue or of the user's history.
 
     Each ranking is one row of arrays in position order, and a head is a slice of them: the
     memes of a position are read by subscript instead of joining every (user, position) slot
