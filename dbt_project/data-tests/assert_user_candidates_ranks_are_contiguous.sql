@@ -1,5 +1,7 @@
 {#
-    Each user's ranks are exactly 1..n: the bot pages through them by rank.
+    Each user's ranks are exactly 1..n, n <= var('candidates_per_user'): the bot pages through
+    them by rank. Also the list's uniqueness on (user_id, rank) and the range of rank, in the
+    same pass (n distinct ranks for n rows starting at 1 leave no repeat, gap or rank above n).
 #}
 
 -- the lists this build wrote (a list is rebuilt whole): the others were tested when written
@@ -30,6 +32,7 @@ gapped as (
         min_rank <> 1
         or max_rank <> count_candidates
         or count_distinct_ranks <> count_candidates
+        or max_rank > {{ var('candidates_per_user') }}
 
 )
 

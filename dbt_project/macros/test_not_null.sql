@@ -1,7 +1,7 @@
 {#
     The not_null test (dbt's, dispatched here first): fails for every row whose column is
     null. When the column of the table under the test is declared NOT NULL
-    (macros/not_null_once.sql), PostgreSQL has refused every null, so the rows are not read:
+    (macros/declare_once.sql), PostgreSQL has refused every null, so the rows are not read:
     the condition below is a constant, evaluated once. Anything else (a view, an expression,
     a column without the declaration) is checked row by row as dbt does.
 #}

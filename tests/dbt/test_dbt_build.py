@@ -364,7 +364,141 @@ async def test_a_not_null_test_trusts_the_declaration_and_finds_nulls_without_it
     assert f"FAIL 1 {SCORES_SENT_AT_TEST}" in failed.stdout
 
 
-USER_RANK_TEST = "unique_combination_of_columns_user_candidates_user_id__rank"
+SCORES_RANGE_TEST = "test_name:expression_is_true,int_reactions_scored"
+
+
+async def test_an_expression_test_trusts_the_declared_check_and_finds_rows_without_it(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # The build declared the scores' debiased_like range as a CHECK constraint, so its test
+    # reads the catalog, not the rows; without the constraint, the test must find the row.
+    check_name = await db_pool.fetchval(
+        """
+        select conname from pg_constraint
+        where
+            conrelid = 'intermediate.int_reactions_scored'::regclass
+            and contype = 'c'
+            and convalidated
+            and conname like 'expression_is_true_%'
+        """
+    )
+    assert check_name is not None
+    passed = run_dbt("test", "--select", SCORES_RANGE_TEST)
+    assert passed.returncode == 0, passed.stdout
+
+    async with db_pool.acquire() as connection, connection.transaction():
+        definition = await connection.fetchval(
+            """
+            select pg_get_constraintdef(oid) from pg_constraint
+            where conrelid = 'intermediate.int_reactions_scored'::regclass and conname = $1
+            """,
+            check_name,
+        )
+        await connection.execute(
+            f'alter table intermediate.int_reactions_scored drop constraint "{check_name}"'
+        )
+        out_of_range = await connection.fetchrow(
+            """
+            select user_id, meme_id, debiased_like from intermediate.int_reactions_scored
+            where scored_at = (select max(scored_at) from intermediate.int_reactions_scored)
+            order by user_id, meme_id
+            limit 1
+            """
+        )
+        assert out_of_range is not None
+        await connection.execute(
+            """
+            update intermediate.int_reactions_scored set debiased_like = 5
+            where user_id = $1 and meme_id = $2
+            """,
+            out_of_range["user_id"],
+            out_of_range["meme_id"],
+        )
+    try:
+        failed = run_dbt("test", "--select", SCORES_RANGE_TEST)
+        # the declaration refuses such a row
+        with pytest.raises(asyncpg.CheckViolationError):
+            await db_pool.execute(
+                f"alter table intermediate.int_reactions_scored"
+                f' add constraint "{check_name}" {definition}'
+            )
+    finally:
+        async with db_pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                """
+                update intermediate.int_reactions_scored
+                set debiased_like = $3
+                where user_id = $1 and meme_id = $2
+                """,
+                out_of_range["user_id"],
+                out_of_range["meme_id"],
+                out_of_range["debiased_like"],
+            )
+            await connection.execute(
+                f"alter table intermediate.int_reactions_scored"
+                f' add constraint "{check_name}" {definition}'
+            )
+
+    assert failed.returncode != 0
+    assert "FAIL 1 expression_is_true_int_reactions_scored" in failed.stdout
+
+
+async def test_unknown_keys_fail_the_one_pass_relationships_test(
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+) -> None:
+    # One test checks the scores' user, meme and meme source keys in one scan; each unknown
+    # key must still fail it.
+    selector = "test_name:references_known_rows,int_reactions_scored"
+    passed = run_dbt("test", "--select", selector)
+    assert passed.returncode == 0, passed.stdout
+
+    async with db_pool.acquire() as connection, connection.transaction():
+        # two rows of the latest build: one gets an unknown user, the other an unknown source
+        rows = await connection.fetch(
+            """
+            select user_id, meme_id, meme_source_id from intermediate.int_reactions_scored
+            where scored_at = (select max(scored_at) from intermediate.int_reactions_scored)
+            order by user_id, meme_id
+            limit 2
+            """
+        )
+        assert len(rows) == 2
+        unknown_user, unknown_source = rows
+        await connection.execute(
+            "update intermediate.int_reactions_scored set user_id = -1"
+            " where user_id = $1 and meme_id = $2",
+            unknown_user["user_id"],
+            unknown_user["meme_id"],
+        )
+        await connection.execute(
+            "update intermediate.int_reactions_scored set meme_source_id = -2"
+            " where user_id = $1 and meme_id = $2",
+            unknown_source["user_id"],
+            unknown_source["meme_id"],
+        )
+    try:
+        failed = run_dbt("test", "--select", selector)
+    finally:
+        async with db_pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "update intermediate.int_reactions_scored set user_id = $1"
+                " where user_id = -1 and meme_id = $2",
+                unknown_user["user_id"],
+                unknown_user["meme_id"],
+            )
+            await connection.execute(
+                "update intermediate.int_reactions_scored set meme_source_id = $3"
+                " where user_id = $1 and meme_id = $2",
+                unknown_source["user_id"],
+                unknown_source["meme_id"],
+                unknown_source["meme_source_id"],
+            )
+
+    assert failed.returncode != 0
+    assert "FAIL 2 references_known_rows_int_reactions_scored" in failed.stdout
+
+
+USER_RANK_TEST = "assert_user_candidates_ranks_are_contiguous"
 
 
 async def test_a_repeated_rank_in_a_new_list_fails_the_rank_test(

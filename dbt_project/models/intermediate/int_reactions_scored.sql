@@ -37,7 +37,10 @@
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
-            "{{ not_null_once(['user_id', 'meme_id', 'sent_at']) }}",
+            "{{ declare_once(
+                not_null=['user_id', 'meme_id', 'sent_at'],
+                checks=['debiased_like is null or debiased_like between -2 and 2'],
+            ) }}",
             "{{ index_once('user_id, sent_at, meme_id', unique=true) }}",
             "{{ index_once('scored_at') }}",
             "{{ record_build_watermark('changed_at', 'scored_at') }}",

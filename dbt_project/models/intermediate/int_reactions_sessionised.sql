@@ -35,7 +35,7 @@
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         post_hook=[
-            "{{ not_null_once([
+            "{{ declare_once(not_null=[
                 'user_id', 'meme_id', 'session_id', 'session_number', 'is_session_continued',
                 'reacted_at',
             ]) }}",
