@@ -15,8 +15,9 @@
        prior: 0.5 when unrated) and, when `user_source_weights` names a CTE (user_id,
        meme_source_id, source_weight), `user_source_weights.source_weight` (null for a source
        the CTE has no row for);
-    3. keeps the top var('engine_candidates_per_user') of each head, then of each user (a user
-       with several languages has a head per language), ties broken per user.
+    3. keeps the top `candidate_limit` of each head, then of each user (a user with several
+       languages has a head per language), ties broken per user: var('engine_candidates_per_user'),
+       or fewer where the engine's share of the user's list is small (engine_candidate_limit).
 
     How: each ranking is one row of arrays in position order, and a head is a slice of them,
     unnested, scored and cut to its top inside one lateral subquery per head (a top-N sort of
@@ -44,8 +45,12 @@
 -- tens of millions of rows.
 candidate_users as not materialized (
 
-    select * from {{ ref('int_candidate_users') }}
-    where needs_build and {{ engine_serves_user(engine) }}
+    select
+        candidate_user.*,
+        {{ engine_candidate_limit(engine, 'candidate_user') }} as candidate_limit
+
+    from {{ ref('int_candidate_users') }} as candidate_user
+    where candidate_user.needs_build and {{ engine_serves_user(engine) }}
 
 ),
 
@@ -172,6 +177,7 @@ heads as (
 
     select
         user_languages.user_id,
+        candidate_users.candidate_limit,
         -- the pool's memes and the user's sends inside them lie within this many positions
         least(
             {{ pool_size }} + coalesce(cardinality(head_sends.sent_meme_ids), 0), {{ max_position }}
@@ -213,6 +219,7 @@ head_tops as (
 
     select
         heads.user_id,
+        heads.candidate_limit,
         head_top.meme_id,
         head_top.score
 
@@ -257,7 +264,7 @@ head_tops as (
         ) }}
         {%- endif %}
         order by score desc nulls last, {{ per_user_tiebreak('heads.user_id', 'pool.meme_id') }}
-        limit {{ var('engine_candidates_per_user') }}
+        limit heads.candidate_limit
     ) as head_top
 
 ),
@@ -285,7 +292,7 @@ final as (
         engine_rank
 
     from ranked
-    where engine_rank <= {{ var('engine_candidates_per_user') }}
+    where engine_rank <= candidate_limit
 
 )
 
@@ -333,6 +340,67 @@ select * from final
         or is_moderator
         {%- endif %}
     )
+{%- endmacro %}
+
+
+{#
+    How many candidates `engine` offers a user of int_candidate_users (columns of `users`):
+    var('engine_share_slack') times the engine's share of the list in the user's maturity
+    stage (its weight over the stage's total in seeds/engine_weights.csv, times
+    var('candidates_per_user')), rounded up, and at most var('engine_candidates_per_user'). The
+    blend places an engine's i-th candidate at (i - 1 + offset) / weight, so the list reaches
+    an engine's candidates beyond its share only when repeats of memes other engines placed
+    first leave gaps: with a slack of 2, more than half of its candidates would have to be
+    such repeats before the list changes, and then the other engines fill in as when one runs
+    out. Candidates past that were sorted, stored and read by the blend for nothing: at full
+    size 16M engine rows for 6.2M list rows.
+
+    Moderators get less_seen's full var('engine_candidates_per_user') (user_candidates gives
+    them var('moderator_least_sent_share') of the list). Literals read from the seed when the
+    model runs, as in engine_serves_user; a unit test's seed is a CTE, read by a subquery.
+#}
+{% macro engine_candidate_limit(engine, users) -%}
+    {%- set most = var('engine_candidates_per_user') | int -%}
+    {%- set slack = var('engine_share_slack') -%}
+    {%- set list_length = var('candidates_per_user') -%}
+    {%- set read_shares = execute and not (ref('engine_weights') | string).startswith('__dbt__cte__') -%}
+    {%- set share_query -%}
+        select
+            engine_weights.maturity_stage,
+            engine_weights.weight / stage_weights.total_weight as share
+
+        from {{ ref('engine_weights') }} as engine_weights
+        inner join (
+            select
+                maturity_stage,
+                sum(weight) as total_weight
+
+            from {{ ref('engine_weights') }}
+            where weight > 0
+            group by maturity_stage
+        ) as stage_weights
+            on engine_weights.maturity_stage = stage_weights.maturity_stage
+        where engine_weights.engine = '{{ engine }}' and engine_weights.weight > 0
+    {%- endset -%}
+    (case
+        {%- if engine == 'less_seen' %}
+        when {{ users }}.is_moderator then {{ most }}
+        {%- endif %}
+        {%- if read_shares %}
+        {%- for stage, share in run_query(share_query).rows %}
+        when {{ users }}.maturity_stage = '{{ stage | replace("'", "''") }}'
+            then {{ [most, (slack * list_length * share) | round(0, 'ceil') | int] | min }}
+        {%- endfor %}
+        else {{ most }}
+        {%- else %}
+        when {{ users }}.maturity_stage is not null then coalesce((
+            select least({{ most }}, ceil({{ slack }} * {{ list_length }} * shares.share))::integer
+            from ({{ share_query }}) as shares
+            where shares.maturity_stage = {{ users }}.maturity_stage
+        ), {{ most }})
+        else {{ most }}
+        {%- endif %}
+    end)
 {%- endmacro %}
 
 

@@ -61,7 +61,7 @@ keys as not materialized (
 -- of the table usually leads with it (the scores' (user_id, sent_at, meme_id)), so the rows
 -- come in order and each group's distinct count is a small sort in memory. Grouping every
 -- key took 16-18 s of the scores' 10M in a full build on the slowest benchmark machine (a
--- sort of all keys), this 6 s, and a full build waits for the test before any mart.
+-- sort of all keys), this 6-12 s, and a full build waits for the test before any mart.
 -- Materialized: the grouping below reads only the rows of these values.
 leading_values_with_repeats as materialized (
 
@@ -87,10 +87,19 @@ duplicated as (
 
     from keys
     {%- if other_columns | length > 0 %}
-    where {{ leading_column }} in (
-        select leading_values_with_repeats.{{ leading_column }}
-        from leading_values_with_repeats
-    )
+    where
+        {{ leading_column }} in (
+            select leading_values_with_repeats.{{ leading_column }}
+            from leading_values_with_repeats
+        )
+        -- a null leading value forms a group of its own, which `in` never matches
+        or (
+            {{ leading_column }} is null
+            and exists (
+                select 1 from leading_values_with_repeats
+                where leading_values_with_repeats.{{ leading_column }} is null
+            )
+        )
     {%- endif %}
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
