@@ -80,29 +80,36 @@ leading_values_with_repeats as materialized (
 {% endif -%}
 
 duplicated as (
+    {%- for null_leading in ([false, true] if other_columns | length > 0 else [false]) %}
 
     select
         {{ combination_of_columns | join(', ') }},
         count(*) as count_rows
 
     from keys
-    {%- if other_columns | length > 0 %}
+    {%- if other_columns | length > 0 and not null_leading %}
+    -- a semi-join: with no such value (the usual case) the keys are not read again
+    where {{ leading_column }} in (
+        select leading_values_with_repeats.{{ leading_column }}
+        from leading_values_with_repeats
+    )
+    {%- elif null_leading %}
+    -- a null leading value groups on its own, which `in` never matches; the condition on
+    -- leading_values_with_repeats is evaluated once, before any key is read
     where
-        {{ leading_column }} in (
-            select leading_values_with_repeats.{{ leading_column }}
-            from leading_values_with_repeats
-        )
-        -- a null leading value forms a group of its own, which `in` never matches
-        or (
-            {{ leading_column }} is null
-            and exists (
-                select 1 from leading_values_with_repeats
-                where leading_values_with_repeats.{{ leading_column }} is null
-            )
+        {{ leading_column }} is null
+        and exists (
+            select 1 from leading_values_with_repeats
+            where leading_values_with_repeats.{{ leading_column }} is null
         )
     {%- endif %}
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
