@@ -14,8 +14,8 @@
       false, as in the test.
 #}
 {% macro declare_once(not_null=[], checks=[]) -%}
+    {%- set declarations = [] -%}
     {%- if not is_incremental() -%}
-        {%- set declarations = [] -%}
         {%- for column in not_null -%}
             {%- do declarations.append('alter column ' ~ adapter.quote(column) ~ ' set not null') -%}
         {%- endfor -%}
@@ -25,6 +25,9 @@
                 ~ ' check (coalesce((' ~ expression ~ '), false))'
             ) -%}
         {%- endfor -%}
+    {%- endif -%}
+    {#- nothing to declare (or an incremental run): no statement, not an empty ALTER TABLE #}
+    {%- if declarations -%}
         alter table {{ this }}
         {{ declarations | join(',\n        ') }}
     {%- endif -%}
