@@ -23,7 +23,9 @@ left alone (a half-loaded one is dropped and loaded again). Shape of the data:
 
 Generation is vectorised with numpy and streamed to COPY chunk by chunk (a few hundred
 thousand rows at a time). The reaction table's primary key, indexes and all foreign keys
-are dropped during the load and re-created (and so validated) afterwards; then ANALYZE.
+are dropped during the load and re-created (and so validated) afterwards; then VACUUM ANALYZE,
+which sets the rows' hint bits as autovacuum would on a live database: otherwise the first
+reader of the 10M fresh rows writes them (the floor's first pass took 32 s instead of 21 s).
 """
 
 from __future__ import annotations
@@ -988,8 +990,8 @@ def generate(server_url: str, size: DatasetSize, seed: int, force: bool) -> dict
         analyze_started = time.monotonic()
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("analyze")
-        log(f"ANALYZE in {format_seconds(time.monotonic() - analyze_started)}")
+            cursor.execute("vacuum analyze")
+        log(f"VACUUM ANALYZE in {format_seconds(time.monotonic() - analyze_started)}")
         load_seconds = time.monotonic() - started
         connection.autocommit = False
         record_dataset(connection, size, reactions, seed, load_seconds)
