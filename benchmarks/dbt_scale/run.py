@@ -209,7 +209,7 @@ def vacuum_source_tables(database_url: str) -> None:
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
-            cursor.execute("vacuum analyze app.user_meme_reaction, app.meme, app.\"user\"")
+            cursor.execute('vacuum analyze app.user_meme_reaction, app.meme, app."user"')
     finally:
         connection.close()
     log(f"   vacuumed in {format_seconds(time.monotonic() - started)}")
