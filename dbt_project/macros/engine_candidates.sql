@@ -441,7 +441,7 @@ cross join lateral (
     fallback's) by user_id and analyzes it, for user_candidates, which reads each user's
     candidates through these indexes (a lateral subquery per user). Nothing for the other
     models of the folder. The table is rebuilt whole by each build, so the index is too
-    (0.1-0.3 s per engine at full size, on the engines' parallel stage).
+    (0.1-0.7 s per engine in a full build, on the engines' parallel stage).
 #}
 {% macro engine_candidates_index() -%}
     {%- if model.name.startswith('candidates_') -%}

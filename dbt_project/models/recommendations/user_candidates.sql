@@ -129,11 +129,11 @@ stage_weights as not materialized (
 ),
 
 -- Each user's list is blended on its own (a lateral subquery per user): the user's candidate
--- rows come from the engines' user_id indexes (macros/engine_candidates_index.sql) and are
--- deduplicated and ranked by two sorts of a few hundred rows in memory. Blending every user
--- in one statement sorted all 11.3M candidate rows by (user_id, meme_id) on disk first (the
--- select 14.7 s alone at full size; per user 10.5 s, the index builds 1.5 s on the engines'
--- parallel stage).
+-- rows come from the engines' user_id indexes (engine_candidates_index in
+-- macros/engine_candidates.sql) and are deduplicated and ranked by two sorts of a few
+-- hundred rows in memory. Blending every user in one statement sorted all 11.3M candidate
+-- rows by (user_id, meme_id) on disk first (the select 14.7 s alone at full size; per user
+-- 10.5 s, the index builds 1.5 s on the engines' parallel stage).
 ranked as (
 
     select
