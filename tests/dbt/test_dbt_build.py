@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -205,10 +206,23 @@ async def test_no_user_is_left_without_candidates(
     assert starved == 0
 
 
+@pytest.mark.parametrize("lists_of_one_build", [True, False], ids=["full_build", "partial_build"])
 async def test_dbt_test_fails_when_a_candidate_was_already_sent(
-    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt
+    built_feed: FeedDataset, db_pool: asyncpg.Pool, run_dbt: RunDbt, lists_of_one_build: bool
 ) -> None:
+    """Both forms of the check: one join when every list is the latest build's, lookups in the
+    reactions' key for the lists of a partial build (the other users' lists older)."""
     user_id, meme_id = RATERS[0], LOVED_MEME
+    other_lists_age = timedelta(0) if lists_of_one_build else timedelta(hours=1)
+    await db_pool.execute(
+        """
+        update recommendations.user_candidates
+        set built_at = built_at - $2::interval
+        where user_id <> $1
+        """,
+        user_id,
+        other_lists_age,
+    )
     await db_pool.execute(
         """
         insert into recommendations.user_candidates
@@ -227,9 +241,21 @@ async def test_dbt_test_fails_when_a_candidate_was_already_sent(
             user_id,
             meme_id,
         )
+        await db_pool.execute(
+            """
+            update recommendations.user_candidates
+            set built_at = built_at + $2::interval
+            where user_id <> $1
+            """,
+            user_id,
+            other_lists_age,
+        )
 
     assert result.returncode != 0
     assert "FAIL 1 assert_user_candidates_exclude_sent_memes" in result.stdout
+    check = _compiled_query("already_sent as (")
+    assert ("inner join reactions as sent" in check) == lists_of_one_build
+    assert ("cross join lateral" in check) != lists_of_one_build
 
 
 def _compiled_query(*fragments: str) -> str:
