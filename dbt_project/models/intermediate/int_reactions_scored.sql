@@ -43,6 +43,7 @@
             ) }}",
             "{{ index_once('user_id, sent_at, meme_id', unique=true) }}",
             "{{ index_once('scored_at') }}",
+            "{{ analyze_once() }}",
             "{{ record_build_watermark('changed_at', 'scored_at') }}",
         ],
     )

@@ -42,6 +42,7 @@
             "{{ index_once('user_id, reacted_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
             "{{ index_once('sessionised_at') }}",
+            "{{ analyze_once() }}",
             "{{ record_build_watermark('reacted_at', 'sessionised_at') }}",
         ],
     )
