@@ -14,18 +14,9 @@
     ),
 ) }}
 
-{#-
-    Did the latest build write every list (a full build)? Read when the test runs: two
-    descents of the built_at index.
-#}
+{#- Did the latest build write every list (a full build)? Read when the test runs. #}
 {%- set relation = ref('user_candidates') %}
-{%- set tests_every_list = false %}
-{%- if execute %}
-    {%- set stamps_query -%}
-        select min(built_at) = max(built_at) from {{ relation }}
-    {%- endset %}
-    {%- set tests_every_list = run_query(stamps_query).columns[0].values()[0] == true %}
-{%- endif %}
+{%- set tests_every_list = latest_build_wrote_every_row(relation, 'built_at') %}
 
 -- the lists this build wrote: the others were tested by the builds that wrote them
 with user_candidates as (
@@ -65,7 +56,7 @@ already_sent as (
         on
             user_candidates.user_id = sent.user_id
             and user_candidates.meme_id = sent.meme_id
-            and sent.sent_at <= user_candidates.built_at
+            and user_candidates.built_at >= sent.sent_at
     {%- else -%}
     -- Some lists: a lookup per candidate in the reactions' (user_id, meme_id) key. A join
     -- hashed the 282k candidates of a build against a scan of all 10M reactions (1.5 s

@@ -12,3 +12,19 @@
         where {{ stamp_column }} = (select max({{ stamp_column }}) from {{ relation }})
     {%- endif %}
 {%- endmacro %}
+
+
+{#
+    Whether the latest build of a relation wrote all of its rows (a full build, or a build of
+    an empty table): min = max of the build stamp, two descents of its index. False at parse
+    time and for an empty relation.
+#}
+{% macro latest_build_wrote_every_row(relation, stamp_column) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select min({{ stamp_column }}) = max({{ stamp_column }}) from {{ relation }}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] == true) }}
+{%- endmacro %}
