@@ -214,26 +214,23 @@ async def test_dbt_test_fails_when_a_candidate_was_already_sent(
     reactions' key for the lists of a partial build (the other users' lists older)."""
     user_id, meme_id = RATERS[0], LOVED_MEME
     other_lists_age = timedelta(0) if lists_of_one_build else timedelta(hours=1)
-    await db_pool.execute(
-        """
+    shift_other_lists = """
         update recommendations.user_candidates
-        set built_at = built_at - $2::interval
+        set built_at = built_at + $2::interval
         where user_id <> $1
-        """,
-        user_id,
-        other_lists_age,
-    )
-    await db_pool.execute(
-        """
-        insert into recommendations.user_candidates
-            (user_id, meme_id, engine, score, rank, built_at)
-        select user_id, $2, 'lr_smoothed', 1.0, max(rank) + 1, max(built_at)
-        from recommendations.user_candidates where user_id = $1 group by user_id
-        """,
-        user_id,
-        meme_id,
-    )
+    """
     try:
+        await db_pool.execute(shift_other_lists, user_id, -other_lists_age)
+        await db_pool.execute(
+            """
+            insert into recommendations.user_candidates
+                (user_id, meme_id, engine, score, rank, built_at)
+            select user_id, $2, 'lr_smoothed', 1.0, max(rank) + 1, max(built_at)
+            from recommendations.user_candidates where user_id = $1 group by user_id
+            """,
+            user_id,
+            meme_id,
+        )
         result = run_dbt("test", "--select", "assert_user_candidates_exclude_sent_memes")
     finally:
         await db_pool.execute(
@@ -241,15 +238,7 @@ async def test_dbt_test_fails_when_a_candidate_was_already_sent(
             user_id,
             meme_id,
         )
-        await db_pool.execute(
-            """
-            update recommendations.user_candidates
-            set built_at = built_at + $2::interval
-            where user_id <> $1
-            """,
-            user_id,
-            other_lists_age,
-        )
+        await db_pool.execute(shift_other_lists, user_id, other_lists_age)
 
     assert result.returncode != 0
     assert "FAIL 1 assert_user_candidates_exclude_sent_memes" in result.stdout
