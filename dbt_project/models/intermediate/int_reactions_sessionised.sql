@@ -1,7 +1,8 @@
 {#
     Reacted sends with the user's session: a new session starts at the user's first reaction
     and whenever the gap since the previous reaction (by reacted_at) is at least
-    var('session_gap_minutes'). Unreacted sends are not part of any session.
+    var('session_gap_minutes'). Unreacted sends are not part of any session. A session is
+    (user_id, session_number); fct_sessions gives it its text id, once per session.
 
     Incremental, per user from a resume point: for each user with a reaction since the
     watermark, the earliest changed moment is the earliest new reacted_at or the previous
@@ -36,8 +37,7 @@
         on_schema_change='fail',
         post_hook=[
             "{{ declare_once(not_null=[
-                'user_id', 'meme_id', 'session_id', 'session_number', 'is_session_continued',
-                'reacted_at',
+                'user_id', 'meme_id', 'session_number', 'is_session_continued', 'reacted_at',
             ]) }}",
             "{{ index_once('user_id, reacted_at') }}",
             "{{ index_once('user_id, meme_id', unique=true) }}",
@@ -317,7 +317,6 @@ final as (
     select
         user_id,
         meme_id,
-        user_id::text || '-' || session_number::text as session_id,
         session_number,
         session_started_at,
         (user_row_number - session_start_row_number + 1)::integer as position_in_session,
@@ -349,7 +348,7 @@ final as (
 
 {#- every column of a row except its build stamp: a row is written when one of them changed #}
 {%- set compared_columns = [
-    'session_id', 'session_number', 'session_started_at', 'position_in_session',
+    'session_number', 'session_started_at', 'position_in_session',
     'is_session_continued', 'is_session_start', 'recommended_by', 'reaction_id', 'is_liked',
     'sent_at', 'reacted_at', 'reaction_time_sec', 'sec_since_previous_reaction',
     'user_active_day_number',

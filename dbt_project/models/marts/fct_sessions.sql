@@ -87,7 +87,6 @@ user_reactions as (
 per_session as (
 
     select
-        session_id,
         user_id,
         session_number,
         min(reacted_at) as started_at,
@@ -101,14 +100,16 @@ per_session as (
         max(sessionised_at) as sessionised_at
 
     from user_reactions
-    group by session_id, user_id, session_number
+    group by user_id, session_number
 
 ),
 
 final as (
 
     select
-        session_id,
+        -- named here, once per session, rather than on each reaction of int_reactions_sessionised
+        -- (9.5M rows at full size: 5% of that model's full build)
+        user_id::text || '-' || session_number::text as session_id,
         user_id,
         session_number,
         started_at,
