@@ -206,7 +206,7 @@ valued as (
     select
         user_sends.user_id,
         user_sends.meme_id,
-        memes.meme_source_id,
+        meme.meme_source_id,
         user_sends.recommended_by,
         user_sends.sent_at,
         user_sends.reaction_id,
@@ -228,13 +228,26 @@ valued as (
             when user_sends.is_liked then 1
             when user_sends.is_disliked then -1
         end as like_sign,
-        coalesce(length(memes.caption), 0) >= {{ var('text_heavy_min_caption_chars') }}
-            as is_text_heavy,
+        meme.is_text_heavy,
         user_sends.sent_at < last_reaction.sent_at as is_before_last_reaction
 
     from user_sends
-    inner join memes
-        on user_sends.meme_id = memes.meme_id
+    -- The meme's source and whether its caption is text-heavy, computed per meme (memoized)
+    -- below the sort of the windows: joined as a table, the flag was computed above it and
+    -- every send carried its meme's whole caption through the sort (a full select at full
+    -- size with half the memes captioned, 69 characters on average: 27.4-28.8 s against
+    -- 24.1-24.3 s).
+    inner join lateral (
+        select
+            memes.meme_source_id,
+            coalesce(length(memes.caption), 0) >= {{ var('text_heavy_min_caption_chars') }}
+                as is_text_heavy
+
+        from memes
+        where memes.meme_id = user_sends.meme_id
+        -- keeps the subquery, and so the flag's computation, from being flattened upwards
+        offset 0  -- noqa: AM09
+    ) as meme on true
     -- The user's last reacted send, read back from the end of the user's range of the app's
     -- (user_id, sent_at) index and memoized per user (the rows come in user order). As a
     -- window over each user's rows (max(sent_at) filter (where is_reacted) over the
