@@ -226,7 +226,7 @@ def vacuum_source_tables(database_url: str) -> None:
 def dbt_session_settings(database_url: str) -> dict[str, str]:
     """The `-c name=value` settings that dbt's connections get through PGOPTIONS."""
     options = dbt_env(database_url)["PGOPTIONS"].split()
-    settings = {}
+    settings: dict[str, str] = {}
     for flag, assignment in zip(options[::2], options[1::2], strict=True):
         if flag != "-c":
             raise ValueError(f"unexpected PGOPTIONS flag {flag!r}")
