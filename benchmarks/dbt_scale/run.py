@@ -52,7 +52,7 @@ from benchmarks.dbt_scale.common import (
     log,
 )
 from benchmarks.dbt_scale.generate import add_size_arguments, dataset_size, generate
-from memefeed.dbt_env import dbt_env
+from memefeed.dbt_env import DBT_SESSION_SETTINGS, dbt_env
 from memefeed.settings import DBT_PROJECT_DIR
 
 TARGET_INCREMENTAL_SECONDS = 30.0
@@ -66,7 +66,7 @@ FLOOR_PLANNER_SETTINGS = ("enable_indexscan", "enable_bitmapscan", "enable_sort"
 # both grouping sets in so little memory, so it hashed one and walked the meme_id index for
 # the other (disabled plans are only penalised, not forbidden). That floor was 30-39 s of
 # random heap reads instead of a 7-8 s sequential pass, and every ratio to it was ~4-5x too
-# kind. The floor now gets the session settings every dbt connection gets (PGOPTIONS), and
+# kind. The floor now gets the session settings every dbt connection gets, and
 # any plan other than one sequential read with hash aggregation stops the benchmark.
 FLOOR_PLAN_REQUIRED = ("HashAggregate", "Seq Scan on user_meme_reaction")
 FLOOR_PLAN_FORBIDDEN = ("Index", "Sort", "Group Key", "MixedAggregate")
@@ -223,18 +223,6 @@ def vacuum_source_tables(database_url: str) -> None:
     log(f"   vacuumed in {format_seconds(time.monotonic() - started)}")
 
 
-def dbt_session_settings(database_url: str) -> dict[str, str]:
-    """The `-c name=value` settings that dbt's connections get through PGOPTIONS."""
-    options = dbt_env(database_url)["PGOPTIONS"].split()
-    settings: dict[str, str] = {}
-    for flag, assignment in zip(options[::2], options[1::2], strict=True):
-        if flag != "-c":
-            raise ValueError(f"unexpected PGOPTIONS flag {flag!r}")
-        name, _, value = assignment.partition("=")
-        settings[name] = value
-    return settings
-
-
 def check_floor_plan(plan: str) -> None:
     """Refuse a floor that is not one sequential read with hash aggregation."""
     missing = [node for node in FLOOR_PLAN_REQUIRED if node not in plan]
@@ -255,7 +243,7 @@ def run_floor(database_url: str, name: str) -> TimedStep:
             # walks the meme_id index (random heap reads) or sorts 10M rows, a weaker floor
             for setting in FLOOR_PLANNER_SETTINGS:
                 cursor.execute(f"set local {setting} = off")
-            for setting_name, value in dbt_session_settings(database_url).items():
+            for setting_name, value in DBT_SESSION_SETTINGS.items():
                 cursor.execute("select set_config(%s, %s, true)", (setting_name, value))
             cursor.execute("select current_setting('work_mem'), current_setting('jit')")
             work_mem, jit = cursor.fetchone()

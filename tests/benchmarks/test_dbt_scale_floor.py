@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from benchmarks.dbt_scale.run import check_floor_plan, dbt_session_settings, run_floor
-from memefeed.dbt_env import DBT_WORK_MEM
+from benchmarks.dbt_scale.run import check_floor_plan, run_floor
+from memefeed.dbt_env import DBT_WORK_MEM, dbt_env
 
 pytestmark = pytest.mark.integration
 
@@ -40,10 +40,9 @@ def test_floor_plan_check_accepts_only_one_sequential_hash_pass() -> None:
             check_floor_plan(plan)
 
 
-def test_floor_gets_the_settings_of_dbt_connections() -> None:
-    settings = dbt_session_settings("postgresql://postgres@127.0.0.1:5432/memefeed_bench")
-    assert settings["work_mem"] == DBT_WORK_MEM
-    assert settings["jit"] == "off"
+def test_dbt_connections_get_the_settings_the_floor_gets() -> None:
+    options = dbt_env("postgresql://postgres@127.0.0.1:5432/memefeed_bench")["PGOPTIONS"]
+    assert options == f"-c jit=off -c work_mem={DBT_WORK_MEM} -c max_parallel_workers_per_gather=0"
 
 
 async def test_floor_aggregates_every_meme_and_user_in_one_hash_pass(
