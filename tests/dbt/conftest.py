@@ -22,7 +22,16 @@ RunDbt = Callable[..., subprocess.CompletedProcess[str]]
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 # The fixture datasets are small: the cold-start engines' bars (50 reactions, 10 sends) become 4.
-FIXTURE_VARS = '{"cold_start_explore_min_reactions": 4, "cold_start_adapt_min_sends": 4}'
+# The fixture's memes have a handful of reaction times each: median windows of one time on
+# each side make the incremental builds edit windows, move counts past them and recount.
+FIXTURE_VARS = json.dumps(
+    {
+        "cold_start_explore_min_reactions": 4,
+        "cold_start_adapt_min_sends": 4,
+        "median_window_min_half_width": 1,
+        "median_window_half_width_share": 0,
+    }
+)
 QUIET_DBT = {"DO_NOT_TRACK": "1", "DBT_USE_COLORS": "false"}
 
 

@@ -564,7 +564,7 @@ async def test_a_repeated_rank_in_a_new_list_fails_the_rank_test(
     assert f"FAIL 1 {USER_RANK_TEST}" in result.stdout
 
 
-async def test_reaction_time_lists_are_stored_without_compression(
+async def test_median_windows_are_stored_without_compression(
     built_feed: FeedDataset, db_pool: asyncpg.Pool
 ) -> None:
     # rewritten for every meme with a new reaction, and measured floats do not compress
@@ -573,7 +573,7 @@ async def test_reaction_time_lists_are_stored_without_compression(
         select attstorage from pg_attribute
         where
             attrelid = 'intermediate.int_meme_reaction_stats'::regclass
-            and attname = 'reaction_times_sec'
+            and attname = 'median_window_times_sec'
         """
     )
     assert storage == b"e"  # pg_attribute.attstorage is a "char", which asyncpg reads as bytes

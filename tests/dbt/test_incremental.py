@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -10,7 +11,15 @@ import yaml
 
 from memefeed.settings import DBT_PROJECT_DIR
 from tests.dbt.conftest import FIXTURE_VARS, RunDbt, build_from_scratch, load_feed
-from tests.dbt.feed_dataset import FRESH_EN_READERS, RATERS, RU_READER, UNREACTED_MEME, FeedDataset
+from tests.dbt.feed_dataset import (
+    FRESH_EN_READERS,
+    LOVED_MEME,
+    RATERS,
+    REACTION_TIME_WINDOW,
+    RU_READER,
+    UNREACTED_MEME,
+    FeedDataset,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +42,16 @@ BUILD_TIMESTAMPS = {"scored_at", "sessionised_at", "computed_at", "updated_at"}
 # What a row replaced in the build that wrote it (int_reactions_scored.previous_*): build
 # bookkeeping like the timestamps, different by design after a full refresh.
 REPLACED_VERSION_PREFIX = "previous_"
+# Where int_meme_reaction_stats keeps each meme's median: a window that grows with the times
+# an incremental build puts in it, where a full refresh centres a new one. What is compared
+# is what they hold: the median (sec_to_react) and the count of times.
+MEDIAN_WINDOW_COLUMNS = {
+    "reaction_times_below_window",
+    "reaction_times_above_window",
+    "median_window_low_sec",
+    "median_window_high_sec",
+    "median_window_times_sec",
+}
 INCREMENTAL_LOOKBACK_MINUTES: int = yaml.safe_load(
     (DBT_PROJECT_DIR / "dbt_project.yml").read_text()
 )["vars"]["incremental_lookback_minutes"]
@@ -46,7 +65,10 @@ async def _snapshot_table(pool: asyncpg.Pool, table: str) -> list[tuple[object, 
     rows = await pool.fetch(f"select * from {table}")
     names = list(rows[0].keys()) if rows else []  # iterating a Record yields its values
     columns = [
-        c for c in names if c not in BUILD_TIMESTAMPS and not c.startswith(REPLACED_VERSION_PREFIX)
+        c
+        for c in names
+        if c not in BUILD_TIMESTAMPS | MEDIAN_WINDOW_COLUMNS
+        and not c.startswith(REPLACED_VERSION_PREFIX)
     ]
     return sorted((tuple(_comparable(row[c]) for c in columns) for row in rows), key=repr)
 
@@ -475,3 +497,129 @@ async def test_window_tables_emptied_by_a_crash_are_rebuilt_and_counted_once(
     for table in COMPARED_TABLES:
         assert after_incremental[table] == after_full[table], table
     assert (rater, meme) in {row[:2] for row in after_incremental[COMPARED_TABLES[0]]}
+
+
+async def _median_window(pool: asyncpg.Pool, meme_id: int) -> asyncpg.Record:
+    return await pool.fetchrow(
+        "select median_window_low_sec, median_window_high_sec, median_window_times_sec,"
+        " reaction_times_below_window, reaction_times_above_window"
+        " from intermediate.int_meme_reaction_stats where meme_id = $1",
+        meme_id,
+    )
+
+
+async def _medians_that_differ_from_percentile_cont(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        """
+        select stats.meme_id, stats.sec_to_react, coalesce(exact.median, 99999) as exact
+        from intermediate.int_meme_reaction_stats as stats
+        left join (
+            select
+                meme_id,
+                percentile_cont(0.5) within group (order by reaction_time_sec) as median
+            from intermediate.int_reactions_scored
+            where reaction_time_sec between $1 and $2
+            group by meme_id
+        ) as exact on stats.meme_id = exact.meme_id
+        where abs(stats.sec_to_react - coalesce(exact.median, 99999)) > 1e-9
+        """,
+        *REACTION_TIME_WINDOW,
+    )
+
+
+async def test_medians_stay_exact_as_times_pile_up_past_the_window_or_a_bound_is_removed(
+    incremental_and_full: tuple[dict[str, list[tuple[object, ...]]], ...],
+    db_pool: asyncpg.Pool,
+    run_dbt: RunDbt,
+) -> None:
+    """Windows of one time on each side of the middle (FIXTURE_VARS). New users react to one
+    meme, a few per build: times within the window are put in it and the bounds stay; slow
+    times pile up above until the median would leave the window, and that build recounts the
+    meme (a new window); a re-made reaction whose time was the low bound recounts it too.
+    After every build each meme's median equals percentile_cont over its scored times."""
+    meme = LOVED_MEME
+    new_users = iter(range(201, 301))
+    scores_and_stats = (
+        "--select",
+        "int_reactions_scored",
+        "int_meme_reaction_stats",
+        "--vars",
+        FIXTURE_VARS,
+    )
+
+    async def react_and_build(reaction_seconds: list[float]) -> asyncpg.Record:
+        sent_at = datetime.now(UTC)
+        for seconds in reaction_seconds:
+            user_id = next(new_users)
+            await db_pool.execute(
+                'insert into app."user" (id, nickname, created_at) values ($1, $2, $3)',
+                user_id,
+                f"user{user_id}",
+                sent_at,
+            )
+            await _liked_send(
+                db_pool, user_id, meme, sent_at, sent_at + timedelta(seconds=seconds)
+            )
+        built = run_dbt("run", *scores_and_stats)
+        assert built.returncode == 0, built.stdout[-5000:]
+        assert await _medians_that_differ_from_percentile_cont(db_pool) == []
+        return await _median_window(db_pool, meme)
+
+    await react_and_build([1.0, 1.5, 3.0, 3.5])
+    centred = run_dbt(
+        "run", "--full-refresh", "--select", "int_meme_reaction_stats", "--vars", FIXTURE_VARS
+    )
+    assert centred.returncode == 0, centred.stdout[-5000:]
+    windows = [await _median_window(db_pool, meme)]
+    low, high = windows[0]["median_window_low_sec"], windows[0]["median_window_high_sec"]
+    assert math.isfinite(low)
+    assert math.isfinite(high)
+    within = [low + (high - low) * share for share in (0.5, 0.25, 0.75)]
+
+    windows.append(await react_and_build([within[0], 40.0, 45.0]))  # one within, two above
+    windows.append(await react_and_build([*within[1:], 50.0, 55.0]))  # two within, two above
+    bounds = [(w["median_window_low_sec"], w["median_window_high_sec"]) for w in windows]
+    assert bounds == [(low, high)] * 3
+    sizes = [len(w["median_window_times_sec"]) for w in windows]
+    assert [size - sizes[0] for size in sizes] == [0, 1, 3]
+    above = [w["reaction_times_above_window"] for w in windows]
+    assert [count - above[0] for count in above] == [0, 2, 4]
+    assert {w["reaction_times_below_window"] for w in windows} == {
+        windows[0]["reaction_times_below_window"]
+    }
+
+    # slow times only, until the median would leave the window: recounted, a new window
+    for _ in range(5):
+        windows.append(await react_and_build([56.0, 57.0, 58.0, 59.0]))
+        latest_bounds = (
+            windows[-1]["median_window_low_sec"],
+            windows[-1]["median_window_high_sec"],
+        )
+        if latest_bounds != (low, high):
+            break
+    assert latest_bounds != (low, high)
+    bounds.append(latest_bounds)
+
+    # a reaction re-made later: its old time, the window's low bound, leaves the meme
+    bound_send = await db_pool.fetchrow(
+        "select user_id, sent_at from intermediate.int_reactions_scored"
+        " where meme_id = $1 and reaction_time_sec = $2",
+        meme,
+        bounds[-1][0],
+    )
+    await db_pool.execute(
+        "update app.user_meme_reaction set reacted_at = sent_at + interval '6 seconds'"
+        " where user_id = $1 and meme_id = $2",
+        bound_send["user_id"],
+        meme,
+    )
+    built = run_dbt("run", *scores_and_stats)
+    assert built.returncode == 0, built.stdout[-5000:]
+    assert await _medians_that_differ_from_percentile_cont(db_pool) == []
+    after_removal = await _median_window(db_pool, meme)
+    assert after_removal["median_window_low_sec"] != bounds[-1][0]
+
+    after_incremental, after_full = await _incremental_then_full_refresh(
+        db_pool, run_dbt, "int_meme_reaction_stats", "intermediate.int_meme_reaction_stats"
+    )
+    assert after_incremental == after_full

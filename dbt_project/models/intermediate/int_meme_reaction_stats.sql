@@ -5,20 +5,29 @@
 
     Incremental by difference: each row int_reactions_scored rewrote since this model's
     watermark carries the values of the version it replaced, so a meme's sums and counts move by
-    (new - previous) and its sorted in-range reaction times lose the previous ones and gain the
-    new ones; nothing else of the meme is read. A meme whose rows include a replaced version
-    this model never counted (int_reactions_scored built twice in between, or fully rebuilt) is
-    recounted from all its rows. A meme without recent reactions keeps its figures (the anchor's
-    3-hour version zeroed them).
+    (new - previous) and nothing else of the meme is read. A meme whose rows include a replaced
+    version this model never counted (int_reactions_scored built twice in between, or fully
+    rebuilt) is recounted from all its rows. A meme without recent reactions keeps its figures
+    (the anchor's 3-hour version zeroed them).
+
+    The median reaction time (percentile_cont(0.5) of the times within the noise bounds) stays
+    exact without the meme holding every time: it holds its sorted times around the median
+    (the median window: var('median_window_min_half_width') times on each side of the middle,
+    or var('median_window_half_width_share') of all its times if that is more; all of them
+    when it has fewer) and how many lie below and above it. A new time outside the window's
+    bounds moves a count; one within them is put in place. A meme whose median would leave its
+    window (times piling up on one side over many builds), or that loses a time equal to a
+    bound, is recounted from all its rows, which centres its window again.
 #}
 
 {#
+    Why a window: holding every time, an incremental build rewrote the whole sorted list of
+    every meme with a new reaction, 65 MB at full size for 100k new reactions (the popular
+    memes hold most of the 10M times); the windows of those memes are a tenth of that.
     The pre-hook: a full build aggregates every send per meme; through an index that is a
     random heap read per row (77 s at full size), in table order and a sort 18 s.
-    The post-hooks: reaction_times_sec is stored uncompressed. An incremental build rewrites
-    the lists of every meme with a new reaction, 65 MB at full size for 100k new reactions
-    (the popular memes hold most of the 10M times), and measured floats do not compress: the
-    attempt cost 0.35 s per write for nothing.
+    The post-hooks: the windows are stored uncompressed; measured floats do not compress and
+    the attempt cost each rewrite time for nothing.
 #}
 {{
     config(
@@ -31,7 +40,7 @@
         ],
         post_hook=[
             "{{ index_once('meme_id', unique=true) }}",
-            "{{ storage_once('reaction_times_sec', 'external') }}",
+            "{{ storage_once('median_window_times_sec', 'external') }}",
         ],
     )
 }}
@@ -49,23 +58,59 @@ with scored_reactions as not materialized (
 {% if is_incremental() %}
 {%- set watermark = incremental_watermark('scored_at') %}
 
-changed_rows as (
+rescored_rows as (
 
     select
         *,
         -- a row rewritten with the time it had (a user's later rows are rescored together)
         -- neither adds nor removes one
-        (
+        -- (a missing time is never in range: false, not NULL, which the sides below need)
+        coalesce(
             reaction_time_sec is distinct from previous_reaction_time_sec
-            and (reaction_time_sec {{ reaction_time_in_range }})
+            and (reaction_time_sec {{ reaction_time_in_range }}),
+            false
         ) as adds_reaction_time,
-        (
+        coalesce(
             reaction_time_sec is distinct from previous_reaction_time_sec
-            and (previous_reaction_time_sec {{ reaction_time_in_range }})
+            and (previous_reaction_time_sec {{ reaction_time_in_range }}),
+            false
         ) as removes_reaction_time
 
     from scored_reactions
     where scored_at > {{ watermark }}
+
+),
+
+-- where each added or removed time falls against the meme's window: below its low bound
+-- (-1), within the bounds (0) or above its high bound (1); a meme new here holds every time
+changed_rows as (
+
+    select
+        rescored_rows.*,
+        case
+            when not rescored_rows.adds_reaction_time then null
+            when rescored_rows.reaction_time_sec < held.median_window_low_sec then -1
+            when rescored_rows.reaction_time_sec > held.median_window_high_sec then 1
+            else 0
+        end as added_time_side,
+        case
+            when not rescored_rows.removes_reaction_time then null
+            when rescored_rows.previous_reaction_time_sec < held.median_window_low_sec then -1
+            when rescored_rows.previous_reaction_time_sec > held.median_window_high_sec then 1
+            else 0
+        end as removed_time_side,
+        -- a time equal to a bound may be held below or above the window as well as in it
+        coalesce(
+            rescored_rows.removes_reaction_time
+            and rescored_rows.previous_reaction_time_sec in (
+                held.median_window_low_sec, held.median_window_high_sec
+            ),
+            false
+        ) as removes_a_bound
+
+    from rescored_rows
+    left join {{ this }} as held
+        on rescored_rows.meme_id = held.meme_id
 
 ),
 
@@ -74,7 +119,8 @@ changed_memes as (
     select
         meme_id,
         -- a replaced version written after this model's last build was never counted here
-        coalesce(bool_or(previous_scored_at > {{ watermark }}), false) as needs_recount,
+        coalesce(bool_or(previous_scored_at > {{ watermark }}), false)
+        or bool_or(removes_a_bound) as needs_recount,
         count(*) filter (where is_liked)
         - count(*) filter (where previous_is_liked) as delta_nlikes,
         count(*) filter (where is_disliked)
@@ -87,18 +133,23 @@ changed_memes as (
         - coalesce(sum(previous_debiased_engagement), 0) as delta_sum_debiased_engagement,
         count(debiased_engagement)
         - count(previous_debiased_engagement) as delta_count_debiased_engagements,
+        count(added_time_side) - count(removed_time_side) as delta_reaction_time_count,
+        count(*) filter (where added_time_side = -1)
+        - count(*) filter (where removed_time_side = -1) as delta_times_below_window,
+        count(*) filter (where added_time_side = 1)
+        - count(*) filter (where removed_time_side = 1) as delta_times_above_window,
         coalesce(
             array_agg(reaction_time_sec order by reaction_time_sec) filter (
-                where adds_reaction_time
+                where added_time_side = 0
             ),
             '{}'
-        ) as added_reaction_times,
+        ) as added_window_times,
         coalesce(
             array_agg(previous_reaction_time_sec order by previous_reaction_time_sec) filter (
-                where removes_reaction_time
+                where removed_time_side = 0
             ),
             '{}'
-        ) as removed_reaction_times,
+        ) as removed_window_times,
         max(scored_at) as scored_at
 
     from changed_rows
@@ -106,11 +157,45 @@ changed_memes as (
 
 ),
 
+-- the counts each changed meme would hold, and whether its median stays in its window
+meme_changes as (
+
+    select
+        changed_memes.meme_id,
+        changed_memes.needs_recount
+        or (
+            moved_counts.reaction_time_count > 0
+            and (
+                moved_counts.reaction_times_below_window
+                >= (moved_counts.reaction_time_count + 1) / 2
+                or moved_counts.reaction_times_above_window
+                >= (moved_counts.reaction_time_count + 1) / 2
+            )
+        ) as needs_recount,
+        moved_counts.reaction_time_count,
+        moved_counts.reaction_times_below_window,
+        moved_counts.reaction_times_above_window
+
+    from changed_memes
+    left join {{ this }} as held
+        on changed_memes.meme_id = held.meme_id
+    cross join lateral (
+        select
+            coalesce(held.reaction_time_count, 0)
+            + changed_memes.delta_reaction_time_count as reaction_time_count,
+            coalesce(held.reaction_times_below_window, 0)
+            + changed_memes.delta_times_below_window as reaction_times_below_window,
+            coalesce(held.reaction_times_above_window, 0)
+            + changed_memes.delta_times_above_window as reaction_times_above_window
+    ) as moved_counts
+
+),
+
 {% endif %}
 
-{{ rows_to_recount('recounted_rows', 'scored_reactions', 'changed_memes', 'meme_id') }}
+{{ rows_to_recount('recounted_rows', 'scored_reactions', 'meme_changes', 'meme_id') }}
 
-recounted as (
+recounted_lists as (
 
     select
         meme_id,
@@ -126,11 +211,65 @@ recounted as (
                 where reaction_time_sec {{ reaction_time_in_range }}
             ),
             '{}'
-        ) as reaction_times_sec,
+        ) as sorted_times,
         max(scored_at) as scored_at
 
     from recounted_rows
     group by meme_id
+
+),
+
+-- the window centred on the middle of all the times; unbounded on a side it reaches the end of
+recounted as (
+
+    select
+        recounted_lists.meme_id,
+        recounted_lists.nlikes,
+        recounted_lists.ndislikes,
+        recounted_lists.nmemes_sent,
+        recounted_lists.sum_debiased_like,
+        recounted_lists.count_debiased_reactions,
+        recounted_lists.sum_debiased_engagement,
+        recounted_lists.count_debiased_engagements,
+        window_bounds.time_count as reaction_time_count,
+        window_bounds.first_position - 1 as reaction_times_below_window,
+        window_bounds.time_count - window_bounds.last_position as reaction_times_above_window,
+        case
+            when window_bounds.first_position > 1
+                then recounted_lists.sorted_times[window_bounds.first_position]
+            else '-infinity'
+        end as median_window_low_sec,
+        case
+            when window_bounds.last_position < window_bounds.time_count
+                then recounted_lists.sorted_times[window_bounds.last_position]
+            else 'infinity'
+        end as median_window_high_sec,
+        recounted_lists.sorted_times[
+            window_bounds.first_position:window_bounds.last_position
+        ] as median_window_times_sec,
+        recounted_lists.scored_at
+
+    from recounted_lists
+    cross join
+        lateral (
+            select
+                cardinality(recounted_lists.sorted_times) as time_count,
+                greatest(
+                    {{ var('median_window_min_half_width') }},
+                    ceil(
+                        cardinality(recounted_lists.sorted_times)
+                        * {{ var('median_window_half_width_share') }}
+                    )
+                )::integer as half_width
+        ) as window_size
+    cross join lateral (
+        select
+            window_size.time_count,
+            greatest(1, (window_size.time_count + 1) / 2 - window_size.half_width)
+                as first_position,
+            least(window_size.time_count, window_size.time_count / 2 + 1 + window_size.half_width)
+                as last_position
+    ) as window_bounds
 
 ),
 
@@ -140,7 +279,7 @@ recounted as (
 moved as (
 
     select
-        changed_memes.meme_id,
+        meme_changes.meme_id,
         coalesce(previous.nlikes, 0) + changed_memes.delta_nlikes as nlikes,
         coalesce(previous.ndislikes, 0) + changed_memes.delta_ndislikes as ndislikes,
         coalesce(previous.nmemes_sent, 0) + changed_memes.delta_nmemes_sent as nmemes_sent,
@@ -152,28 +291,33 @@ moved as (
         + changed_memes.delta_sum_debiased_engagement as sum_debiased_engagement,
         coalesce(previous.count_debiased_engagements, 0)
         + changed_memes.delta_count_debiased_engagements as count_debiased_engagements,
+        meme_changes.reaction_time_count,
+        meme_changes.reaction_times_below_window,
+        meme_changes.reaction_times_above_window,
+        coalesce(previous.median_window_low_sec, '-infinity') as median_window_low_sec,
+        coalesce(previous.median_window_high_sec, 'infinity') as median_window_high_sec,
         case
-            when changed_memes.added_reaction_times = changed_memes.removed_reaction_times
+            when changed_memes.added_window_times = changed_memes.removed_window_times
                 then held.sorted_times
-            -- the most common case, one new reaction: put it in place (width_bucket is a
-            -- binary search of the sorted times), no sort
+            -- the most common case, one new time: put it in place (width_bucket is a binary
+            -- search of the sorted times), no sort
             when
-                cardinality(changed_memes.removed_reaction_times) = 0
-                and cardinality(changed_memes.added_reaction_times) = 1
+                cardinality(changed_memes.removed_window_times) = 0
+                and cardinality(changed_memes.added_window_times) = 1
                 then
                     held.sorted_times[1:one_new.count_before]
-                    || changed_memes.added_reaction_times
+                    || changed_memes.added_window_times
                     || held.sorted_times[
                         one_new.count_before + 1:cardinality(held.sorted_times)
                     ]
-            -- new reactions only: a plain sort is 10x cheaper per meme than the multiset
-            -- difference below (8 s for 66k memes at full size)
-            when cardinality(changed_memes.removed_reaction_times) = 0
+            -- new times only: a plain sort is 10x cheaper per meme than the multiset
+            -- difference below
+            when cardinality(changed_memes.removed_window_times) = 0
                 then
                     array(
                         select added.reaction_time_sec
                         from
-                            unnest(held.sorted_times || changed_memes.added_reaction_times)
+                            unnest(held.sorted_times || changed_memes.added_window_times)
                                 as added (reaction_time_sec)
                         order by added.reaction_time_sec
                     )
@@ -184,31 +328,33 @@ moved as (
                         (
                             select unnest(held.sorted_times) as reaction_time_sec
                             except all
-                            select unnest(changed_memes.removed_reaction_times)
+                            select unnest(changed_memes.removed_window_times)
                         )
                         union all
-                        select unnest(changed_memes.added_reaction_times)
+                        select unnest(changed_memes.added_window_times)
                     ) as kept
                     order by kept.reaction_time_sec
                 )
-        end as reaction_times_sec,
+        end as median_window_times_sec,
         changed_memes.scored_at
 
-    from changed_memes
+    from meme_changes
+    inner join changed_memes
+        on meme_changes.meme_id = changed_memes.meme_id
     left join {{ this }} as previous
-        on changed_memes.meme_id = previous.meme_id
-    -- the in-range times the meme held, and how many of them a single new time follows
+        on meme_changes.meme_id = previous.meme_id
+    -- the window's times, and how many of them a single new time follows
     cross join
         lateral (
-            select coalesce(previous.reaction_times_sec, '{}') as sorted_times
+            select coalesce(previous.median_window_times_sec, '{}') as sorted_times
         ) as held
     cross join
         lateral (
             select
-                width_bucket(changed_memes.added_reaction_times[1], held.sorted_times)
+                width_bucket(changed_memes.added_window_times[1], held.sorted_times)
                     as count_before
         ) as one_new
-    where not changed_memes.needs_recount
+    where not meme_changes.needs_recount
 
 ),
 
@@ -230,22 +376,25 @@ per_meme as (
 
 {% endif %}
 
--- percentile_cont(0.5) of the sorted times, computed as PostgreSQL does (NULL when empty)
+-- percentile_cont(0.5) of all the times, computed as PostgreSQL does (NULL when there are
+-- none) from the window, which holds the middle one or two
 medians as (
 
     select
         per_meme.*,
-        per_meme.reaction_times_sec[middle.lower_index]
+        per_meme.median_window_times_sec[middle.lower_index]
         + (
-            per_meme.reaction_times_sec[middle.upper_index]
-            - per_meme.reaction_times_sec[middle.lower_index]
+            per_meme.median_window_times_sec[middle.upper_index]
+            - per_meme.median_window_times_sec[middle.lower_index]
         ) * 0.5 as median_reaction_time_sec
 
     from per_meme
     cross join lateral (
         select
-            (cardinality(per_meme.reaction_times_sec) + 1) / 2 as lower_index,
-            cardinality(per_meme.reaction_times_sec) / 2 + 1 as upper_index
+            (per_meme.reaction_time_count + 1) / 2
+            - per_meme.reaction_times_below_window as lower_index,
+            per_meme.reaction_time_count / 2 + 1
+            - per_meme.reaction_times_below_window as upper_index
     ) as middle
 
 ),
@@ -272,7 +421,12 @@ final as (
         count_debiased_engagements::integer as count_debiased_engagements,
         sum_debiased_like::double precision as sum_debiased_like,
         sum_debiased_engagement::double precision as sum_debiased_engagement,
-        reaction_times_sec::double precision[] as reaction_times_sec,
+        reaction_time_count::integer as reaction_time_count,
+        reaction_times_below_window::integer as reaction_times_below_window,
+        reaction_times_above_window::integer as reaction_times_above_window,
+        median_window_low_sec::double precision as median_window_low_sec,
+        median_window_high_sec::double precision as median_window_high_sec,
+        median_window_times_sec::double precision[] as median_window_times_sec,
         scored_at
 
     from medians
