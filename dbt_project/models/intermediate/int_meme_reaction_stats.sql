@@ -24,8 +24,12 @@
     Why a window: holding every time, an incremental build rewrote the whole sorted list of
     every meme with a new reaction, 65 MB at full size for 100k new reactions (the popular
     memes hold most of the 10M times); the windows of those memes are a tenth of that.
-    The pre-hook: a full build aggregates every send per meme; through an index that is a
-    random heap read per row (77 s at full size), in table order and a sort 18 s.
+    The pre-hooks: a full build aggregates every send per meme; through an index that is a
+    random heap read per row (77 s at full size), in table order and a sort 18 s. An
+    incremental build sees the few rows of its CTEs as one, and would read each recounted
+    meme's rows by a walk of a whole index that does not lead with meme_id (215 ms a meme;
+    101 s for 461 memes at full size); hash joins read the table once for any number of them
+    (3.3 s), and not at all when no meme needs a recount.
     The post-hooks: the windows are stored uncompressed; measured floats do not compress and
     the attempt cost each rewrite time for nothing.
 #}
@@ -36,7 +40,8 @@
         incremental_strategy='sorted_delete_insert',
         on_schema_change='fail',
         pre_hook=[
-            "{% if is_incremental() %}select 1{% else %}set local enable_indexscan = off{% endif %}",
+            "{% if is_incremental() %}set local enable_nestloop = off"
+            ~ "{% else %}set local enable_indexscan = off{% endif %}",
         ],
         post_hook=[
             "{{ index_once('meme_id', unique=true) }}",
@@ -120,7 +125,7 @@ changed_memes as (
         meme_id,
         -- a replaced version written after this model's last build was never counted here
         coalesce(bool_or(previous_scored_at > {{ watermark }}), false)
-        or bool_or(removes_a_bound) as needs_recount,
+        or bool_or(removes_a_bound) as has_uncounted_or_bound_removal,
         count(*) filter (where is_liked)
         - count(*) filter (where previous_is_liked) as delta_nlikes,
         count(*) filter (where is_disliked)
@@ -158,11 +163,13 @@ changed_memes as (
 ),
 
 -- the counts each changed meme would hold, and whether its median stays in its window
+-- (every column of changed_memes carried on: the planner sees a CTE's rows as few, and a join
+-- back to changed_memes was a nested loop over 93k x 93k rows at full size)
 meme_changes as (
 
     select
-        changed_memes.meme_id,
-        changed_memes.needs_recount
+        changed_memes.*,
+        changed_memes.has_uncounted_or_bound_removal
         or (
             moved_counts.reaction_time_count > 0
             and (
@@ -280,44 +287,44 @@ moved as (
 
     select
         meme_changes.meme_id,
-        coalesce(previous.nlikes, 0) + changed_memes.delta_nlikes as nlikes,
-        coalesce(previous.ndislikes, 0) + changed_memes.delta_ndislikes as ndislikes,
-        coalesce(previous.nmemes_sent, 0) + changed_memes.delta_nmemes_sent as nmemes_sent,
+        coalesce(previous.nlikes, 0) + meme_changes.delta_nlikes as nlikes,
+        coalesce(previous.ndislikes, 0) + meme_changes.delta_ndislikes as ndislikes,
+        coalesce(previous.nmemes_sent, 0) + meme_changes.delta_nmemes_sent as nmemes_sent,
         coalesce(previous.sum_debiased_like, 0)
-        + changed_memes.delta_sum_debiased_like as sum_debiased_like,
+        + meme_changes.delta_sum_debiased_like as sum_debiased_like,
         coalesce(previous.count_debiased_reactions, 0)
-        + changed_memes.delta_count_debiased_reactions as count_debiased_reactions,
+        + meme_changes.delta_count_debiased_reactions as count_debiased_reactions,
         coalesce(previous.sum_debiased_engagement, 0)
-        + changed_memes.delta_sum_debiased_engagement as sum_debiased_engagement,
+        + meme_changes.delta_sum_debiased_engagement as sum_debiased_engagement,
         coalesce(previous.count_debiased_engagements, 0)
-        + changed_memes.delta_count_debiased_engagements as count_debiased_engagements,
+        + meme_changes.delta_count_debiased_engagements as count_debiased_engagements,
         meme_changes.reaction_time_count,
         meme_changes.reaction_times_below_window,
         meme_changes.reaction_times_above_window,
         coalesce(previous.median_window_low_sec, '-infinity') as median_window_low_sec,
         coalesce(previous.median_window_high_sec, 'infinity') as median_window_high_sec,
         case
-            when changed_memes.added_window_times = changed_memes.removed_window_times
+            when meme_changes.added_window_times = meme_changes.removed_window_times
                 then held.sorted_times
             -- the most common case, one new time: put it in place (width_bucket is a binary
             -- search of the sorted times), no sort
             when
-                cardinality(changed_memes.removed_window_times) = 0
-                and cardinality(changed_memes.added_window_times) = 1
+                cardinality(meme_changes.removed_window_times) = 0
+                and cardinality(meme_changes.added_window_times) = 1
                 then
                     held.sorted_times[1:one_new.count_before]
-                    || changed_memes.added_window_times
+                    || meme_changes.added_window_times
                     || held.sorted_times[
                         one_new.count_before + 1:cardinality(held.sorted_times)
                     ]
             -- new times only: a plain sort is 10x cheaper per meme than the multiset
             -- difference below
-            when cardinality(changed_memes.removed_window_times) = 0
+            when cardinality(meme_changes.removed_window_times) = 0
                 then
                     array(
                         select added.reaction_time_sec
                         from
-                            unnest(held.sorted_times || changed_memes.added_window_times)
+                            unnest(held.sorted_times || meme_changes.added_window_times)
                                 as added (reaction_time_sec)
                         order by added.reaction_time_sec
                     )
@@ -328,19 +335,17 @@ moved as (
                         (
                             select unnest(held.sorted_times) as reaction_time_sec
                             except all
-                            select unnest(changed_memes.removed_window_times)
+                            select unnest(meme_changes.removed_window_times)
                         )
                         union all
-                        select unnest(changed_memes.added_window_times)
+                        select unnest(meme_changes.added_window_times)
                     ) as kept
                     order by kept.reaction_time_sec
                 )
         end as median_window_times_sec,
-        changed_memes.scored_at
+        meme_changes.scored_at
 
     from meme_changes
-    inner join changed_memes
-        on meme_changes.meme_id = changed_memes.meme_id
     left join {{ this }} as previous
         on meme_changes.meme_id = previous.meme_id
     -- the window's times, and how many of them a single new time follows
@@ -351,7 +356,7 @@ moved as (
     cross join
         lateral (
             select
-                width_bucket(changed_memes.added_window_times[1], held.sorted_times)
+                width_bucket(meme_changes.added_window_times[1], held.sorted_times)
                     as count_before
         ) as one_new
     where not meme_changes.needs_recount
