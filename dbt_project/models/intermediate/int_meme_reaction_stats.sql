@@ -23,7 +23,8 @@
 {#
     Why a window: holding every time, an incremental build rewrote the whole sorted list of
     every meme with a new reaction, 65 MB at full size for 100k new reactions (the popular
-    memes hold most of the 10M times); the windows of those memes are a tenth of that.
+    memes hold most of the 10M times); weighted by sends, a meme's window holds 224 times where
+    its list held 1,405 (the table 90 MB instead of 183 MB).
     The pre-hooks: a full build aggregates every send per meme; through an index that is a
     random heap read per row (77 s at full size), in table order and a sort 18 s. An
     incremental build sees the few rows of its CTEs as one, and would read each recounted
