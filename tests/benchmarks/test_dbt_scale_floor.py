@@ -1,4 +1,5 @@
-"""The dbt_scale benchmark's floor is what its ratios claim: one sequential hash pass."""
+"""The dbt_scale benchmark's floor is what its ratios claim (one sequential hash pass), and its
+lower bound times what it says it does."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from benchmarks.dbt_scale.lower_bound import CHAIN, bounds, requirements, time_requirements
 from benchmarks.dbt_scale.run import check_floor_plan, run_floor
 from memefeed.dbt_env import DBT_WORK_MEM, dbt_env
 
@@ -45,40 +47,98 @@ def test_dbt_connections_get_the_settings_the_floor_gets() -> None:
     assert options == f"-c jit=off -c work_mem={DBT_WORK_MEM} -c max_parallel_workers_per_gather=0"
 
 
-async def test_floor_aggregates_every_meme_and_user_in_one_hash_pass(
-    clean_db: asyncpg.Pool, database_url: str
-) -> None:
-    await clean_db.execute(
+MEME_IDS = range(1, 41)
+USER_IDS = range(1, 7)
+
+
+async def insert_reactions(pool: asyncpg.Pool) -> None:
+    """Each user is sent every other meme, so memes 1..40 are all sent but not to everyone."""
+    await pool.execute(
         "insert into app.meme_source (id, type, url) values (1, 'telegram', 'https://t.me/x')"
     )
-    meme_ids = range(1, 41)
-    user_ids = range(1, 7)
-    await clean_db.executemany(
+    await pool.executemany(
         "insert into app.meme"
         " (id, meme_source_id, raw_meme_id, status, telegram_file_id, published_at)"
         " values ($1, 1, $1, 'ok', $2, now())",
-        [(meme_id, f"file-{meme_id}") for meme_id in meme_ids],
+        [(meme_id, f"file-{meme_id}") for meme_id in MEME_IDS],
     )
-    await clean_db.executemany(
-        'insert into app."user" (id) values ($1)', [(user_id,) for user_id in user_ids]
+    await pool.executemany(
+        'insert into app."user" (id) values ($1)', [(user_id,) for user_id in USER_IDS]
     )
     sent_at = datetime(2026, 11, 1, tzinfo=UTC)
-    # each user gets every other meme, so memes 1..40 are all sent but not to everyone
     rows = [
         (user_id, meme_id, sent_at + timedelta(seconds=meme_id), 1 + meme_id % 2)
-        for user_id in user_ids
-        for meme_id in meme_ids
+        for user_id in USER_IDS
+        for meme_id in MEME_IDS
         if (meme_id + user_id) % 2 == 0
     ]
-    await clean_db.executemany(
+    await pool.executemany(
         "insert into app.user_meme_reaction"
         " (user_id, meme_id, recommended_by, sent_at, reaction_id, reacted_at)"
         " values ($1, $2, 'test', $3, $4, $3)",
         rows,
     )
 
+
+async def test_floor_aggregates_every_meme_and_user_in_one_hash_pass(
+    clean_db: asyncpg.Pool, database_url: str
+) -> None:
+    await insert_reactions(clean_db)
+
     step = run_floor(database_url, "floor")
 
-    assert step.details["groups"] == len(meme_ids) + len(user_ids)
+    assert step.details["groups"] == len(MEME_IDS) + len(USER_IDS)
     check_floor_plan(step.details["plan"])
     assert (step.details["work_mem"], step.details["jit"]) == (DBT_WORK_MEM, "off")
+
+
+def test_lower_bound_is_the_larger_of_the_spread_work_and_the_chain() -> None:
+    chain_only = dict.fromkeys(CHAIN, 1.0)
+    # eight seconds of work over two cores tie with the four-second chain
+    steps = chain_only | {"per-reaction gaps": 4.0}
+    result = bounds([1.5, 2.5], steps, cores=2)
+    assert (result.floor_seconds, result.work_seconds, result.chain_seconds) == (2.0, 8.0, 4.0)
+    assert result.least_build_seconds == 4.0
+    assert result.least_over_floor == 2.0
+
+    wide = bounds([2.0], chain_only | {"per-reaction gaps": 10.0}, cores=2)
+    assert wide.least_build_seconds == 7.0  # (4 + 10) / 2 outlasts the 4 s chain
+
+    deep = bounds([2.0], chain_only | {"per-reaction gaps": 1.0}, cores=4)
+    assert deep.least_build_seconds == 4.0  # the chain outlasts 5 s over 4 cores
+
+
+async def test_lower_bound_times_every_step_checks_sent_memes_and_leaves_nothing(
+    clean_db: asyncpg.Pool, database_url: str
+) -> None:
+    await insert_reactions(clean_db)
+    await clean_db.execute("create schema lower_bound_test")
+    try:
+        await clean_db.execute(
+            "create table lower_bound_test.served (user_id bigint, meme_id bigint, rank int,"
+            " primary key (user_id, meme_id))"
+        )
+        # user 1 was sent the odd memes: 3 is a served candidate that was already sent
+        await clean_db.executemany(
+            "insert into lower_bound_test.served values (1, $1, $2)",
+            [(2, 1), (4, 2), (3, 3)],
+        )
+
+        timings = time_requirements(database_url, ("lower_bound_test", "served"))
+
+        assert list(timings.seconds) == [
+            requirement.name for requirement in requirements(("lower_bound_test", "served"))
+        ]
+        assert all(seconds > 0 for seconds in timings.seconds.values())
+        assert timings.results == {"exclude-sent check": 1}
+        for table in ("lower_bound_sends", "lower_bound_reactions", "lower_bound_served"):
+            assert await clean_db.fetchval("select to_regclass($1)", table) is None
+    finally:
+        await clean_db.execute("drop schema lower_bound_test cascade")
+
+
+def test_lower_bound_asks_for_a_build_when_the_served_table_is_missing(
+    database_url: str,
+) -> None:
+    with pytest.raises(SystemExit, match=r"lower_bound_test\.missing is missing"):
+        time_requirements(database_url, ("lower_bound_test", "missing"))
