@@ -107,6 +107,11 @@ def test_lower_bound_is_the_larger_of_the_spread_work_and_the_chain() -> None:
     deep = bounds([2.0], chain_only | {"per-reaction gaps": 1.0}, cores=4)
     assert deep.least_build_seconds == 4.0  # the chain outlasts 5 s over 4 cores
 
+    # the graph's own CPU time is work the cores do as well
+    with_graph = bounds([2.0], chain_only | {"per-reaction gaps": 1.0}, 2, graph_cpu_seconds=5.0)
+    assert with_graph.spread_seconds == 5.0
+    assert with_graph.least_build_seconds == 5.0
+
 
 async def test_lower_bound_times_every_step_checks_sent_memes_and_leaves_nothing(
     clean_db: asyncpg.Pool, database_url: str
