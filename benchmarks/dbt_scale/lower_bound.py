@@ -77,6 +77,7 @@ from benchmarks.dbt_scale.run import (
 )
 from memefeed.dbt_env import DBT_SESSION_SETTINGS
 from memefeed.migrations import upgrade_to_head
+from memefeed.services import create_database, drop_database
 
 SERVED_TABLE = ("recommendations", "user_candidates")
 EMPTY_DATABASE = "memefeed_bench_empty"
@@ -277,11 +278,11 @@ def machine_busy_seconds() -> float | None:
     return (sum(ticks) - idle_and_iowait) / os.sysconf("SC_CLK_TCK")
 
 
-def build_on_empty_tables(server_url: str) -> EmptyBuild:
+def build_on_empty_tables(server_url: str, database: str = EMPTY_DATABASE) -> EmptyBuild:
     """The full build of the project as it is now, on freshly migrated, empty app tables."""
-    log(f"\n== the graph's own cost: a full build on empty tables ({EMPTY_DATABASE})")
-    recreate_database(server_url, EMPTY_DATABASE)
-    database_url = bench_database_url(server_url, EMPTY_DATABASE)
+    log(f"\n== the graph's own cost: a full build on empty tables ({database})")
+    drop_database(server_url, database)
+    database_url = create_database(server_url, database)
     try:
         upgrade_to_head(database_url)
         project_dir, _ = snapshot_working_tree()
@@ -296,29 +297,7 @@ def build_on_empty_tables(server_url: str) -> EmptyBuild:
         )
         return EmptyBuild(build, cpu_seconds)
     finally:
-        drop_database(server_url, EMPTY_DATABASE)
-
-
-def recreate_database(server_url: str, database: str) -> None:
-    drop_database(server_url, database)
-    execute_autocommit(server_url, sql.SQL("create database {}").format(sql.Identifier(database)))
-
-
-def drop_database(server_url: str, database: str) -> None:
-    execute_autocommit(
-        server_url,
-        sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)),
-    )
-
-
-def execute_autocommit(server_url: str, statement: sql.Composable) -> None:
-    connection = psycopg2.connect(server_url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
+        drop_database(server_url, database)
 
 
 def latest_full_build() -> dict[str, Any] | None:

@@ -3,12 +3,21 @@ lower bound times what it says it does."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import psycopg2
 import pytest
 
-from benchmarks.dbt_scale.lower_bound import CHAIN, bounds, requirements, time_requirements
+from benchmarks.dbt_scale.lower_bound import (
+    CHAIN,
+    bounds,
+    build_on_empty_tables,
+    machine_busy_seconds,
+    requirements,
+    time_requirements,
+)
 from benchmarks.dbt_scale.run import check_floor_plan, run_floor
 from memefeed.dbt_env import DBT_WORK_MEM, dbt_env
 
@@ -147,3 +156,35 @@ def test_lower_bound_asks_for_a_build_when_the_served_table_is_missing(
 ) -> None:
     with pytest.raises(SystemExit, match=r"lower_bound_test\.missing is missing"):
         time_requirements(database_url, ("lower_bound_test", "missing"))
+
+
+def test_the_graph_cost_is_a_whole_build_on_empty_tables_that_leaves_no_database(
+    postgres_server_url: str,
+) -> None:
+    database = f"memefeed_lower_bound_{uuid.uuid4().hex[:8]}"
+
+    empty = build_on_empty_tables(postgres_server_url, database)
+
+    assert empty.build.state == "completed"
+    kinds = {timing["unique_id"].split(".")[0] for timing in empty.build.node_timings}
+    assert {"model", "test", "seed"} <= kinds
+    assert empty.cpu_seconds is not None
+    assert empty.cpu_seconds > 0
+    connection = psycopg2.connect(postgres_server_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select 1 from pg_database where datname = %s", (database,))
+            assert cursor.fetchone() is None
+    finally:
+        connection.close()
+
+
+def test_machine_busy_seconds_grow_with_work() -> None:
+    before = machine_busy_seconds()
+    assert before is not None
+    total = 0
+    for number in range(3_000_000):
+        total += number
+    after = machine_busy_seconds()
+    assert after is not None
+    assert after > before
