@@ -74,9 +74,9 @@ from benchmarks.dbt_scale.run import (
     prepare_dbt_project,
     run_dbt_build,
     run_floor,
+    set_dbt_session_settings,
     snapshot_working_tree,
 )
-from memefeed.dbt_env import DBT_SESSION_SETTINGS
 from memefeed.migrations import upgrade_to_head
 from memefeed.services import create_database, drop_database
 
@@ -240,8 +240,7 @@ def time_requirements(database_url: str, served_table: tuple[str, str] = SERVED_
                     f"{'.'.join(served_table)} is missing:"
                     " run `python -m benchmarks.dbt_scale.run` first"
                 )
-            for name, value in DBT_SESSION_SETTINGS.items():
-                cursor.execute("select set_config(%s, %s, true)", (name, value))
+            set_dbt_session_settings(cursor)
             timings = Timings(seconds={}, results={})
             for requirement in requirements(served_table):
                 log(f"\n== {requirement.name}: {requirement.why}")

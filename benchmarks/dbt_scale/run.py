@@ -234,6 +234,12 @@ def check_floor_plan(plan: str) -> None:
         )
 
 
+def set_dbt_session_settings(cursor: psycopg2.extensions.cursor) -> None:
+    """Give this transaction the settings every dbt connection gets through PGOPTIONS."""
+    for setting_name, value in DBT_SESSION_SETTINGS.items():
+        cursor.execute("select set_config(%s, %s, true)", (setting_name, value))
+
+
 def run_floor(database_url: str, name: str) -> TimedStep:
     log(f"\n== {name}: one aggregation pass over app.user_meme_reaction")
     connection = psycopg2.connect(database_url)
@@ -243,8 +249,7 @@ def run_floor(database_url: str, name: str) -> TimedStep:
             # walks the meme_id index (random heap reads) or sorts 10M rows, a weaker floor
             for setting in FLOOR_PLANNER_SETTINGS:
                 cursor.execute(f"set local {setting} = off")
-            for setting_name, value in DBT_SESSION_SETTINGS.items():
-                cursor.execute("select set_config(%s, %s, true)", (setting_name, value))
+            set_dbt_session_settings(cursor)
             cursor.execute("select current_setting('work_mem'), current_setting('jit')")
             work_mem, jit = cursor.fetchone()
             cursor.execute("explain " + FLOOR_SQL)
