@@ -244,15 +244,19 @@ def time_requirements(database_url: str, served_table: tuple[str, str] = SERVED_
             timings = Timings(seconds={}, results={})
             for requirement in requirements(served_table):
                 log(f"\n== {requirement.name}: {requirement.why}")
+                previous_methods = {}
                 for method in requirement.methods_off:
+                    cursor.execute("select current_setting(%s)", (method,))
+                    previous_methods[method] = cursor.fetchone()[0]
                     cursor.execute("select set_config(%s, 'off', true)", (method,))
                 started = time.monotonic()
                 cursor.execute(requirement.statement)
                 timings.seconds[requirement.name] = time.monotonic() - started
                 if cursor.description is not None:
                     timings.results[requirement.name] = cursor.fetchone()[0]
-                for method in requirement.methods_off:
-                    cursor.execute("select set_config(%s, 'on', true)", (method,))
+                # the later steps run with the planner as it was, not with every method forced on
+                for method, value in previous_methods.items():
+                    cursor.execute("select set_config(%s, %s, true)", (method, value))
                 log(f"   {format_seconds(timings.seconds[requirement.name])}")
         connection.rollback()
     finally:
